@@ -1,0 +1,1 @@
+"""Airflow integration: skipping operator, @task.skipwise, and the Signatures UI plugin."""

@@ -1,0 +1,38 @@
+"""skipwise: skip pipeline work whose code and inputs have not changed.
+
+Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
+``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
+``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("skipwise")
+except PackageNotFoundError:  # running from a checkout that is not installed
+    __version__ = "0+unknown"
+
+from skipwise.config import configure
+from skipwise.engine import Cached, Outcome, Ref, cached, signature
+from skipwise.errors import CodecError, InvalidName, SkipwiseError, SkipwiseWarning, StoreError
+from skipwise.store import open_store, register_codec
+from skipwise.values import File, register_hasher
+
+__all__ = [
+    "Cached",
+    "CodecError",
+    "File",
+    "InvalidName",
+    "Outcome",
+    "Ref",
+    "SkipwiseError",
+    "SkipwiseWarning",
+    "StoreError",
+    "__version__",
+    "cached",
+    "configure",
+    "open_store",
+    "register_codec",
+    "register_hasher",
+    "signature",
+]

@@ -1,0 +1,372 @@
+"""Cached calls: compute the signature, serve a stored result or run and store one."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import logging
+import re
+import threading
+import types
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
+
+from skipwise import config
+from skipwise.codegraph import CodeGraph, Walker, canonical_key, module_label
+from skipwise.errors import SkipwiseWarning
+from skipwise.store import CorruptEntry, Manifest, Store, validate_name
+from skipwise.store.base import producer_info
+from skipwise.store.codecs import choose_codec
+from skipwise.tree import ArgumentRecord, SignatureTree, diff, summarize
+from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+log = logging.getLogger("skipwise")
+
+# Integrations say who is producing results (DAG/task/run, asset/run); kept in manifests.
+producer_context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "skipwise_producer_context", default=None
+)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A stored result, by signature: hashed as that signature, loaded only if the callee runs."""
+
+    signature: str
+    store: Store | None = None
+
+    def load(self) -> Any:
+        store = self.store or config.current_store()
+        manifest = store.manifest(self.signature)
+        if manifest is None:
+            raise LookupError(f"no stored result {self.signature} in {store.url}")
+        return _load_checked(store, manifest)
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """What a cached call did."""
+
+    value: R
+    signature: str
+    status: Literal["reused", "computed"]
+    reason: str
+    manifest: Manifest
+    tree: SignatureTree
+
+
+# --- lineage: results remember the signature they were stored under -----------------------
+
+_lineage: dict[int, tuple[weakref.ref, str]] = {}
+_lineage_lock = threading.Lock()
+
+
+def _remember(value: object, signature: str) -> None:
+    key = id(value)
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        with _lineage_lock:
+            if key in _lineage and _lineage[key][0] is ref:
+                del _lineage[key]
+
+    try:
+        ref = weakref.ref(value, forget)
+    except TypeError:
+        return  # ints, strings, tuples...: cheap to hash by value
+    with _lineage_lock:
+        _lineage[key] = (ref, signature)
+
+
+def lineage_of(obj: object) -> str | None:
+    """The signature a cached call returned ``obj`` under, if it did in this process."""
+    if isinstance(obj, Ref):
+        return obj.signature
+    entry = _lineage.get(id(obj))
+    if entry is not None and entry[0]() is obj:
+        return entry[1]
+    return None
+
+
+# --- code and argument digests ------------------------------------------------------------
+
+
+def code_graph(
+    obj: Callable[..., Any], *, warn_dynamic: bool = True, depends_on: Iterable[object] = ()
+) -> CodeGraph:
+    """The code graph of a function (or class, partial, cached function).
+
+    ``depends_on`` adds what the analysis cannot see: functions, modules, values, ``File``s.
+    """
+    fn = obj.fn if isinstance(obj, Cached) else obj
+    binding = canonical_key(fn) or _fallback_key(fn)
+    walker = Walker(config.boundary(), warn_dynamic=warn_dynamic)
+    return walker.graph(fn, binding, declared=tuple(depends_on))
+
+
+def _fallback_key(fn: object) -> str:
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module_label(module)}:{qualname}"
+
+
+def _argument_code_ref(obj: object, path: str) -> str | None:
+    from skipwise.codegraph import _is_code
+
+    if not _is_code(obj):
+        return None
+    module = getattr(obj, "__module__", None)
+    if isinstance(obj, types.ModuleType):
+        module = obj.__name__
+    if not config.boundary().is_user_module(module):
+        return f"external:{module}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+    return code_graph(obj, warn_dynamic=False).digest
+
+
+def _argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
+    hasher = ValueHasher(
+        strict=True,
+        code_ref=_argument_code_ref,
+        is_user_type=config.boundary().is_user_type,
+        lineage=lineage_of,
+    )
+    try:
+        digest = hasher.digest(value, param)
+    except Unhashable as exc:
+        where = "" if exc.path == param else f" (at {exc.path})"
+        raise TypeError(
+            f"{owner}: cannot hash argument {param!r} of type {exc.type_name}{where}. "
+            "Register a content hasher with skipwise.register_hasher(TYPE, fn), pass files as "
+            f"skipwise.File(path), or leave it out of the signature with ignore=[{param!r}]"
+        ) from None
+    return ArgumentRecord(qualified_type_name(type(value)), digest, tuple(hasher.lineages))
+
+
+# --- the cached function ------------------------------------------------------------------
+
+_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def default_name(fn: Callable[..., Any]) -> str:
+    module = module_label(getattr(fn, "__module__", None) or "main")
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+    return _INVALID_NAME_CHARS.sub("_", f"{module}.{qualname}").strip("._-") or "function"
+
+
+class Cached(Generic[P, R]):
+    """A function whose results are stored by signature and reused while it is unchanged."""
+
+    __skipwise_wraps__ = "fn"  # the code walker looks through to the wrapped function
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        version: str | int | None = None,
+        ignore: Iterable[str] = (),
+        codec: str | None = None,
+        depends_on: Iterable[object] = (),
+        allow_pickle: bool | None = None,
+        store: Store | None = None,
+    ):
+        if not callable(fn):
+            raise TypeError(f"skipwise.cached needs a function, got {fn!r}")
+        self.fn = fn
+        self.name = validate_name(name if name is not None else default_name(fn))
+        self.version = "" if version is None else str(version)
+        self.codec = codec
+        self.depends_on = tuple(depends_on)
+        self.allow_pickle = allow_pickle
+        self.store = store
+        self._signature = inspect.signature(fn)
+        self.ignore = frozenset(ignore)
+        unknown = self.ignore - set(self._signature.parameters)
+        if unknown:
+            raise ValueError(f"{self.name}: ignore= names no parameter: {sorted(unknown)}")
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"<skipwise.cached {self.name}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.run(*args, **kwargs).value
+
+    def _store(self) -> Store:
+        return self.store or config.current_store()
+
+    def _pickle_allowed(self) -> bool:
+        return self.allow_pickle if self.allow_pickle is not None else config.allow_pickle()
+
+    def code(self) -> CodeGraph:
+        """The code graph, extended by ``depends_on``."""
+        declared = bool(self.version) or bool(self.depends_on)
+        return code_graph(self.fn, warn_dynamic=not declared, depends_on=self.depends_on)
+
+    def tree(
+        self,
+        *args: Any,
+        _upstream: Mapping[str, str] | None = None,
+        _extra: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> SignatureTree:
+        """The signature tree this call would have; nothing runs, nothing is read."""
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+        bound.apply_defaults()
+        records: dict[str, ArgumentRecord] = {}
+        for param, value in bound.arguments.items():
+            if param in self.ignore:
+                continue
+            kind = self._signature.parameters[param].kind
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                value = dict(sorted(value.items()))
+            records[param] = _argument_record(value, param, self.name)
+        return SignatureTree.build(self.name, self.code(), records, self.version, _extra)
+
+    def signature(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        return self.tree(*args, **kwargs).signature
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> Outcome[R]:
+        """Call, and say what happened: reused or computed, and why."""
+        return self.run_tree(self.tree(*args, **kwargs), args, kwargs)
+
+    def run_tree(
+        self, tree: SignatureTree, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> Outcome[R]:
+        """Serve ``tree``'s result from the store, or run the function with these arguments."""
+        store = self._store()
+        signature = tree.signature
+        replace = False
+        try:
+            manifest = store.manifest(signature)
+            if manifest is not None:
+                value = _load_checked(store, manifest, self._pickle_allowed())
+                _remember(value, signature)
+                self._advance_pointer(store, signature)
+                log.info(
+                    "reused %s %s (computed %s by %s)",
+                    self.name,
+                    signature[:12],
+                    manifest.created_at,
+                    manifest.producer_text(),
+                )
+                return Outcome(value, signature, "reused", "unchanged", manifest, tree)
+        except CorruptEntry as exc:
+            _warn(f"{exc} in store {store.url}; recomputing {self.name}")
+            replace = True
+        reason = self.reason(tree, store)
+        log.info("computing %s %s: %s", self.name, signature[:12], reason)
+        value = self.fn(*map(_resolve_ref, args), **{k: _resolve_ref(v) for k, v in kwargs.items()})
+        codec = choose_codec(value, self.codec, self._pickle_allowed(), f"result of {self.name}")
+        manifest = store.save(
+            signature,
+            value,
+            codec=codec.name,
+            name=self.name,
+            tree=tree.to_dict(),
+            producer=producer_info(producer_context.get()),
+            replace=replace,
+        )
+        self._advance_pointer(store, signature)
+        _remember(value, signature)
+        return Outcome(value, signature, "computed", reason, manifest, tree)
+
+    def reason(self, tree: SignatureTree, store: Store) -> str:
+        """Why ``tree`` has no stored result: what changed since this name's latest one."""
+        previous = self.previous_tree(store)
+        if previous is None:
+            return "new: no earlier result under this name"
+        if previous.signature == tree.signature:
+            return "stored result was unusable"
+        return summarize(diff(previous, tree))
+
+    def previous_tree(self, store: Store | None = None) -> SignatureTree | None:
+        store = store or self._store()
+        pointer = store.pointer(self.name)
+        if pointer is None:
+            return None
+        try:
+            manifest = store.manifest(pointer.signature)
+        except CorruptEntry:
+            return None
+        raw = store.tree(manifest) if manifest else None
+        return SignatureTree.from_dict(raw) if raw else None
+
+    def _advance_pointer(self, store: Store, signature: str) -> None:
+        memo_key = (store.url, self.name)
+        if _pointer_memo.get(memo_key) == signature:
+            return
+        current = store.pointer(self.name)
+        if current is None or current.signature != signature:
+            store.set_pointer(self.name, signature)
+        _pointer_memo[memo_key] = signature
+
+
+_pointer_memo: dict[tuple[str, str], str] = {}
+
+
+def _load_checked(store: Store, manifest: Manifest, pickle_allowed: bool | None = None) -> Any:
+    if manifest.codec == "pickle" and not (
+        config.allow_pickle() if pickle_allowed is None else pickle_allowed
+    ):
+        raise CorruptEntry(
+            f"entry {manifest.signature} is pickled and pickle loading is not allowed"
+        )
+    return store.load(manifest)
+
+
+def _resolve_ref(value: Any) -> Any:
+    return value.load() if isinstance(value, Ref) else value
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, SkipwiseWarning, stacklevel=4)
+
+
+# --- public entry points ------------------------------------------------------------------
+
+
+@overload
+def cached(fn: Callable[P, R], /) -> Cached[P, R]: ...
+@overload
+def cached(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str | int | None = None,
+    ignore: Iterable[str] = (),
+    codec: str | None = None,
+    depends_on: Iterable[object] = (),
+    allow_pickle: bool | None = None,
+    store: Store | None = None,
+) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
+
+
+def cached(fn=None, /, **options):
+    """Store ``fn``'s results by signature and reuse them while code and inputs are unchanged.
+
+    Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``.
+    """
+    if fn is None:
+        return lambda f: Cached(f, **options)
+    return Cached(fn, **options)
+
+
+def signature(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> str:
+    """The signature ``fn(*args, **kwargs)`` would be stored under; nothing runs."""
+    target = fn if isinstance(fn, Cached) else Cached(fn)
+    return target.signature(*args, **kwargs)
+
+
+__all__ = ["Cached", "File", "Outcome", "Ref", "cached", "code_graph", "lineage_of", "signature"]

@@ -1,0 +1,252 @@
+"""Source files of user code, parsed once: normalised ASTs to hash, raw text to show in diffs.
+
+A definition is hashed as its AST with docstrings removed and positions left out, so comments,
+docstrings, formatting and code elsewhere in the file never change a signature.
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import blake3
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A function, lambda or class found in a source file."""
+
+    node: ast.AST
+    digest: str
+    text: str
+    line: int
+    # Dotted name chains the definition loads outside function bodies (class bodies, bases,
+    # decorators, defaults): resolved in the module's globals.
+    chains: frozenset[tuple[str, ...]] = field(default_factory=frozenset)
+    dynamic: tuple[str, ...] = ()
+
+
+class ModuleSource:
+    """One source file: its normalised tree and an index of definitions by qualified name."""
+
+    def __init__(self, filename: str, lines: list[str]):
+        self.filename = filename
+        self.lines = lines
+        self.tree = ast.parse("".join(lines), filename)
+        _strip_docstrings(self.tree)
+        self._by_qualname: dict[str, list[ast.AST]] = defaultdict(list)
+        _index(self.tree, "", self._by_qualname)
+        self._definitions: dict[tuple[str, int], Definition | None] = {}
+
+    def definition(self, qualname: str, firstlineno: int | None) -> Definition | None:
+        """The definition with this qualname; ``firstlineno`` picks one among redefinitions."""
+        key = (qualname, firstlineno or 0)
+        if key not in self._definitions:
+            self._definitions[key] = self._find(qualname, firstlineno)
+        return self._definitions[key]
+
+    def _find(self, qualname: str, firstlineno: int | None) -> Definition | None:
+        candidates = self._by_qualname.get(qualname, [])
+        if firstlineno is not None:
+            candidates = [n for n in candidates if _first_line(n) == firstlineno]
+            if len(candidates) != 1:
+                return None  # the file changed since import, or several lambdas on one line
+        elif not candidates:
+            return None
+        node = candidates[-1]
+        if isinstance(node, ast.ClassDef):
+            return self._class_definition(node)
+        return Definition(
+            node=node,
+            digest=_dump_digest(node),
+            text=self.text_of(node),
+            line=_first_line(node),
+            chains=frozenset(_chains(_outer_expressions(node))),
+            dynamic=tuple(_dynamic_calls(node)),
+        )
+
+    def _class_definition(self, node: ast.ClassDef) -> Definition:
+        # Methods are hashed on their own and only when reachable; the rest of the body
+        # (class attributes, dataclass fields, enum members) belongs to the class.
+        body = [s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+        shell = ast.ClassDef(
+            name=node.name,
+            bases=node.bases,
+            keywords=node.keywords,
+            body=body,
+            decorator_list=node.decorator_list,
+            type_params=[],
+        )
+        outer = [*node.bases, *node.keywords, *node.decorator_list]
+        for stmt in body:
+            outer += [n for n in ast.walk(stmt) if not isinstance(n, _FUNCTIONS)]
+        return Definition(
+            node=node,
+            digest=_dump_digest(shell),
+            text=self.text_of(node),
+            line=_first_line(node),
+            chains=frozenset(_chains(outer)),
+        )
+
+    def bindings(self, name: str) -> list[ast.stmt]:
+        """Top-level statements that bind ``name`` (for globals that cannot be hashed by value)."""
+        found = []
+        for stmt in self.tree.body:
+            targets: list[ast.AST] = []
+            if isinstance(stmt, ast.Assign):
+                targets = stmt.targets
+            elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+                targets = [stmt.target]
+            elif isinstance(stmt, ast.With | ast.For | ast.If | ast.Try):
+                targets = [stmt]
+            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                found.append(stmt)
+        return found
+
+    def statements_digest(self, statements: list[ast.stmt]) -> tuple[str, str, frozenset]:
+        digest = blake3.blake3()
+        for stmt in statements:
+            digest.update(ast.dump(stmt, annotate_fields=False).encode())
+        text = "".join(self.text_of(s) for s in statements)
+        chains: set[tuple[str, ...]] = set()
+        for stmt in statements:
+            chains |= _chains(ast.walk(stmt))
+        return digest.hexdigest(), text, frozenset(chains)
+
+    def text_of(self, node: ast.AST) -> str:
+        start = _first_line(node)
+        end = getattr(node, "end_lineno", start) or start
+        return "".join(self.lines[start - 1 : end])
+
+
+_cache: dict[str, tuple[tuple[int, int] | None, ModuleSource | None]] = {}
+
+
+def module_source(filename: str | None, module_globals: dict | None = None) -> ModuleSource | None:
+    """The parsed source of ``filename``, cached until the file changes; None if unavailable."""
+    if not filename:
+        return None
+    try:
+        st = os.stat(filename)
+        stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None  # notebooks and generated code live in linecache only
+    cached = _cache.get(filename)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    lines = linecache.getlines(filename, module_globals)
+    if stamp is not None:
+        linecache.checkcache(filename)
+        lines = linecache.getlines(filename, module_globals)
+    source = None
+    if lines:
+        try:
+            source = ModuleSource(filename, lines)
+        except (SyntaxError, ValueError):
+            source = None
+    _cache[filename] = (stamp, source)
+    return source
+
+
+def _dump_digest(node: ast.AST) -> str:
+    return blake3.blake3(ast.dump(node, annotate_fields=False).encode()).hexdigest()
+
+
+def _first_line(node: ast.AST) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        return min(d.lineno for d in decorators)
+    return node.lineno
+
+
+def _index(node: ast.AST, prefix: str, out: dict[str, list[ast.AST]]) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _DEFINITIONS):
+            qualname = prefix + child.name
+            out[qualname].append(child)
+            inner = "." if isinstance(child, ast.ClassDef) else ".<locals>."
+            _index(child, qualname + inner, out)
+        elif isinstance(child, ast.Lambda):
+            qualname = prefix + "<lambda>"
+            out[qualname].append(child)
+            _index(child, qualname + ".<locals>.", out)
+        else:
+            _index(child, prefix, out)
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+
+
+def _outer_expressions(node: ast.AST) -> list[ast.AST]:
+    """Parts of a function definition evaluated where it is defined: decorators, defaults."""
+    if isinstance(node, ast.Lambda):
+        args = node.args
+        return [n for d in (*args.defaults, *args.kw_defaults) if d for n in ast.walk(d)]
+    args = node.args  # type: ignore[attr-defined]
+    roots = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]  # type: ignore[attr-defined]
+    return [n for root in roots for n in ast.walk(root)]
+
+
+def _chains(nodes) -> set[tuple[str, ...]]:
+    """Dotted name chains (``m.CONST`` -> ("m", "CONST")) loaded by the given AST nodes."""
+    nodes = list(nodes)
+    inner: set[int] = set()  # names and attributes that are part of a longer chain
+    for node in nodes:
+        if isinstance(node, ast.Attribute):
+            inner.add(id(node.value))
+    chains: set[tuple[str, ...]] = set()
+    for node in nodes:
+        if id(node) in inner:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            chains.add((node.id,))
+        elif isinstance(node, ast.Attribute):
+            parts = [node.attr]
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                parts.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name):
+                chains.add((value.id, *reversed(parts)))
+    return chains
+
+
+_DYNAMIC_BUILTINS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars"}
+_DYNAMIC_ATTRIBUTES = {"getattr", "setattr", "hasattr", "delattr"}
+
+
+def _dynamic_calls(node: ast.AST) -> list[str]:
+    """Calls whose targets static analysis cannot follow, as "line N: what"."""
+    found = []
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _DYNAMIC_BUILTINS:
+            found.append(f"line {call.lineno}: {func.id}()")
+        elif (
+            isinstance(func, ast.Name)
+            and func.id in _DYNAMIC_ATTRIBUTES
+            and len(call.args) >= 2
+            and not isinstance(call.args[1], ast.Constant)
+        ):
+            found.append(f"line {call.lineno}: {func.id}() with a computed name")
+        elif isinstance(func, ast.Attribute) and func.attr == "import_module":
+            found.append(f"line {call.lineno}: importlib.import_module()")
+    return found

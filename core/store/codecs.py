@@ -1,0 +1,230 @@
+"""Codecs turn a result into bytes and back. Pickle is opt-in: loading it runs code."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import pickle
+from typing import Any, Protocol
+
+from skipwise.errors import CodecError
+
+
+class Codec(Protocol):
+    name: str
+    suffix: str
+
+    def accepts(self, value: object) -> bool: ...
+    def encode(self, value: Any) -> bytes: ...
+    def decode(self, data: bytes) -> Any: ...
+
+
+def _module_root(value: object) -> str:
+    return type(value).__module__.partition(".")[0]
+
+
+class PandasParquet:
+    name, suffix = "pandas", ".parquet"
+    _SERIES = b"skipwise.series"
+
+    def accepts(self, value: object) -> bool:
+        if _module_root(value) != "pandas":
+            return False
+        import pandas as pd
+
+        return isinstance(value, pd.DataFrame | pd.Series)
+
+    def encode(self, value: Any) -> bytes:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        is_series = isinstance(value, pd.Series)
+        frame = value.to_frame() if is_series else value
+        try:
+            table = pa.Table.from_pandas(frame)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise CodecError(f"cannot write this DataFrame to Parquet: {exc}") from exc
+        if is_series:
+            meta = dict(table.schema.metadata or {})
+            meta[self._SERIES] = b"1"
+            table = table.replace_schema_metadata(meta)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return sink.getvalue().to_pybytes()
+
+    def decode(self, data: bytes) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(pa.BufferReader(data))
+        frame = table.to_pandas()
+        if (table.schema.metadata or {}).get(self._SERIES):
+            return frame.iloc[:, 0]
+        return frame
+
+
+class ArrowParquet:
+    name, suffix = "arrow", ".parquet"
+
+    def accepts(self, value: object) -> bool:
+        if _module_root(value) != "pyarrow":
+            return False
+        import pyarrow as pa
+
+        return isinstance(value, pa.Table)
+
+    def encode(self, value: Any) -> bytes:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(value, sink)
+        return sink.getvalue().to_pybytes()
+
+    def decode(self, data: bytes) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        return pq.read_table(pa.BufferReader(data))
+
+
+class NumpyArray:
+    name, suffix = "numpy", ".npy"
+
+    def accepts(self, value: object) -> bool:
+        if _module_root(value) != "numpy":
+            return False
+        import numpy as np
+
+        return isinstance(value, np.ndarray) and not value.dtype.hasobject
+
+    def encode(self, value: Any) -> bytes:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> Any:
+        import numpy as np
+
+        return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def _is_json(value: object) -> bool:
+    """Exactly the values that come back from JSON unchanged (no tuples, no int keys)."""
+    t = type(value)
+    if value is None or t in (bool, int, str):
+        return True
+    if t is float:
+        return not math.isnan(value)  # nan != nan would make a round trip look lossy
+    if t is list:
+        return all(_is_json(v) for v in value)
+    if t is dict:
+        return all(type(k) is str and _is_json(v) for k, v in value.items())
+    return False
+
+
+class Json:
+    name, suffix = "json", ".json"
+
+    def accepts(self, value: object) -> bool:
+        return _is_json(value)
+
+    def encode(self, value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class Text:
+    name, suffix = "text", ".txt"
+
+    def accepts(self, value: object) -> bool:
+        return type(value) is str
+
+    def encode(self, value: Any) -> bytes:
+        return value.encode("utf-8", "surrogatepass")
+
+    def decode(self, data: bytes) -> Any:
+        return data.decode("utf-8", "surrogatepass")
+
+
+class Bytes:
+    name, suffix = "bytes", ".bin"
+
+    def accepts(self, value: object) -> bool:
+        return type(value) is bytes
+
+    def encode(self, value: Any) -> bytes:
+        return value
+
+    def decode(self, data: bytes) -> Any:
+        return data
+
+
+class Pickle:
+    name, suffix = "pickle", ".pkl"
+
+    def accepts(self, value: object) -> bool:
+        return True
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise CodecError(f"cannot pickle {type(value).__qualname__}: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        return pickle.loads(data)
+
+
+_codecs: dict[str, Codec] = {}
+# Tried in this order when no codec is named; pickle never is.
+_automatic: list[str] = []
+
+
+def register_codec(codec: Codec, *, automatic: bool = True) -> None:
+    """Add a codec; ``automatic`` codecs are tried, newest first, for values of unknown type."""
+    if not getattr(codec, "name", None) or not getattr(codec, "suffix", None):
+        raise TypeError(f"a codec needs a name and a suffix: {codec!r}")
+    _codecs[codec.name] = codec
+    if automatic and codec.name not in _automatic:
+        _automatic.insert(0, codec.name)
+
+
+for _codec in (Bytes(), Text(), Json(), NumpyArray(), ArrowParquet(), PandasParquet()):
+    register_codec(_codec)
+register_codec(Pickle(), automatic=False)
+
+
+def get_codec(name: str) -> Codec:
+    try:
+        return _codecs[name]
+    except KeyError:
+        raise CodecError(f"unknown codec {name!r}; known: {', '.join(sorted(_codecs))}") from None
+
+
+def choose_codec(value: object, requested: str | None, allow_pickle: bool, what: str) -> Codec:
+    """The codec for ``value``; ``what`` names the result in errors."""
+    if requested is not None:
+        codec = get_codec(requested)
+        if codec.name == "pickle" and not allow_pickle:
+            raise CodecError(f"{what}: codec='pickle' needs allow_pickle=True")
+        if not codec.accepts(value):
+            raise CodecError(
+                f"{what}: codec {codec.name!r} cannot store {type(value).__qualname__}"
+            )
+        return codec
+    for name in _automatic:
+        if _codecs[name].accepts(value):
+            return _codecs[name]
+    if allow_pickle:
+        return _codecs["pickle"]
+    raise CodecError(
+        f"{what}: no codec stores {type(value).__module__}.{type(value).__qualname__} safely; "
+        "pass allow_pickle=True (trusted stores only), a codec=, or register_codec()"
+    )

@@ -1,0 +1,178 @@
+"""Signature trees: what a signature was made of, and what changed between two of them.
+
+A call's signature is the root of a Merkle tree: it hashes the code graph's digest (which
+hashes every reachable node), each argument's digest, and the signatures of upstream results
+(an upstream result enters by its own signature, never by rehashing its data).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from skipwise import hashing
+from skipwise.codegraph import CodeGraph, CodeNode
+
+
+@dataclass(frozen=True)
+class ArgumentRecord:
+    type: str
+    digest: str
+    upstream: tuple[str, ...] = ()  # signatures of stored results this argument carries
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type, "digest": self.digest}
+        if self.upstream:
+            data["upstream"] = list(self.upstream)
+        return data
+
+
+@dataclass(frozen=True)
+class SignatureTree:
+    signature: str
+    name: str
+    code: CodeGraph
+    arguments: Mapping[str, ArgumentRecord]
+    version: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        code: CodeGraph,
+        arguments: Mapping[str, ArgumentRecord],
+        version: str = "",
+        extra: Mapping[str, str] | None = None,
+    ) -> SignatureTree:
+        extra = dict(extra or {})
+        parts: list[str | bytes] = [hashing.SIGNATURE_SCHEME, code.digest, f"version={version}"]
+        parts += [f"arg:{k}={arguments[k].digest}" for k in sorted(arguments)]
+        parts += [f"extra:{k}={extra[k]}" for k in sorted(extra)]
+        return cls(hashing.digest_parts(parts), name, code, dict(arguments), version, extra)
+
+    def upstream(self) -> set[str]:
+        return {sig for arg in self.arguments.values() for sig in arg.upstream}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signature": self.signature,
+            "name": self.name,
+            "version": self.version,
+            "code": self.code.to_dict(),
+            "arguments": {k: a.to_dict() for k, a in sorted(self.arguments.items())},
+            "extra": dict(sorted(self.extra.items())),
+            "sources": self.code.sources(),
+            "warnings": list(self.code.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SignatureTree:
+        return cls(
+            signature=data["signature"],
+            name=data["name"],
+            code=CodeGraph.from_dict(data["code"], data.get("sources")),
+            arguments={
+                k: ArgumentRecord(a["type"], a["digest"], tuple(a.get("upstream", ())))
+                for k, a in data["arguments"].items()
+            },
+            version=data.get("version", ""),
+            extra=data.get("extra", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between a stored tree and the current one."""
+
+    kind: str  # own-code | code | added | removed | argument | upstream | version | extra
+    subject: str
+    path: tuple[str, ...] = ()  # from the root function to the changed node
+    old: CodeNode | None = None
+    new: CodeNode | None = None
+
+    def describe(self) -> str:
+        via = f" (via {' -> '.join(self.path[1:-1])})" if len(self.path) > 2 else ""
+        return {
+            "own-code": f"own code changed ({self.subject})",
+            "code": f"dependency {self.subject} changed{via}",
+            "added": f"new dependency {self.subject}{via}",
+            "removed": f"dependency {self.subject} no longer used",
+            "argument": f"argument {self.subject!r} changed",
+            "upstream": f"upstream result of {self.subject} changed",
+            "version": f"version changed to {self.subject!r}",
+            "extra": f"{self.subject} changed",
+        }[self.kind]
+
+
+def diff(old: SignatureTree, new: SignatureTree) -> list[Change]:
+    """Changes from ``old`` to ``new``, most direct first."""
+    changes: list[Change] = []
+    if old.version != new.version:
+        changes.append(Change("version", new.version))
+    changes += _code_changes(old.code, new.code)
+    for name in sorted(set(old.arguments) | set(new.arguments)):
+        before, after = old.arguments.get(name), new.arguments.get(name)
+        if before is None or after is None or before.digest != after.digest:
+            kind = "upstream" if after is not None and after.upstream else "argument"
+            changes.append(Change(kind, name))
+    for key in sorted(set(old.extra) | set(new.extra)):
+        if old.extra.get(key) != new.extra.get(key):
+            changes.append(Change("extra", key))
+    return changes
+
+
+def _code_changes(old: CodeGraph, new: CodeGraph) -> list[Change]:
+    if old.digest == new.digest:
+        return []
+    new_paths = _paths(new)
+    old_paths = _paths(old)
+    found: list[Change] = []
+    for key in set(old.nodes) | set(new.nodes):
+        before, after = old.nodes.get(key), new.nodes.get(key)
+        if before is not None and after is not None:
+            if before.digest == after.digest and dict(before.refs) == dict(after.refs):
+                continue
+            kind = "own-code" if key == new.root else "code"
+            found.append(Change(kind, key, new_paths.get(key, (key,)), before, after))
+        elif after is not None:
+            found.append(Change("added", key, new_paths.get(key, (key,)), None, after))
+        else:
+            found.append(Change("removed", key, old_paths.get(key, (key,)), before, None))
+    # Content changes before pure re-wiring, nearest to the root first.
+    found.sort(
+        key=lambda c: (
+            c.kind != "own-code",
+            c.old is not None and c.new is not None and c.old.digest == c.new.digest,
+            c.kind == "removed",
+            len(c.path),
+            c.subject,
+        )
+    )
+    return found
+
+
+def _paths(graph: CodeGraph) -> dict[str, tuple[str, ...]]:
+    """Shortest reference path from the root to every node."""
+    paths = {graph.root: (graph.root,)}
+    queue = deque([graph.root])
+    while queue:
+        key = queue.popleft()
+        node = graph.nodes.get(key)
+        if node is None:
+            continue
+        for target in sorted(node.refs.values()):
+            if target not in paths:
+                paths[target] = (*paths[key], target)
+                queue.append(target)
+    return paths
+
+
+def summarize(changes: list[Change]) -> str:
+    """A one-line reason, for logs and plan tables."""
+    if not changes:
+        return "no recorded difference"
+    head = changes[0].describe()
+    return head if len(changes) == 1 else f"{head} (+{len(changes) - 1} more)"

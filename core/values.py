@@ -1,0 +1,330 @@
+"""Typed, deterministic hashing of values: arguments and the constants code reads.
+
+Every value is fed to the hash with a tag for its type, so ``1``, ``True``, ``1.0``, ``"1"``,
+``[1]`` and ``(1,)`` never collide. Sets are hashed order-free (sorted element digests), so the
+interpreter's hash seed cannot change a signature. Dicts keep insertion order, because order can
+change a result (a DataFrame built from a dict takes its column order from it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import decimal
+import enum
+import fractions
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import Any
+
+import blake3
+from skipwise import hashing
+
+ContentHasher = Callable[[Any], bytes | str]
+
+_registry: dict[type, ContentHasher] = {}
+
+
+def register_hasher(type_: type, hasher: ContentHasher) -> None:
+    """Teach skipwise to hash values of ``type_`` (and subclasses) by content.
+
+    ``hasher(value)`` must return bytes or a string that changes whenever the content that can
+    affect a result changes, and stays equal across processes and machines.
+    """
+    if not isinstance(type_, type):
+        raise TypeError(f"register_hasher() needs a type, got {type_!r}")
+    if not callable(hasher):
+        raise TypeError(f"register_hasher() needs a callable hasher, got {hasher!r}")
+    _registry[type_] = hasher
+
+
+class Unhashable(TypeError):
+    """A value of a type skipwise does not know how to hash; ``path`` locates it."""
+
+    def __init__(self, type_name: str, path: str) -> None:
+        super().__init__(type_name, path)
+        self.type_name = type_name
+        self.path = path
+
+
+class File(os.PathLike):
+    """An argument that stands for a file's (or a directory's) content, not its path.
+
+    ``os.fspath(File("data.csv"))`` is the path, so the callee can open it like any path.
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __repr__(self) -> str:
+        return f"File({os.fspath(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, File) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def content_digest(self) -> str:
+        if self.path.is_dir():
+            files = sorted(p for p in self.path.rglob("*") if p.is_file())
+            parts: list[str] = []
+            for p in files:
+                parts += [p.relative_to(self.path).as_posix(), _file_digest(p)]
+            return hashing.digest_parts(parts)
+        if not self.path.exists():
+            raise FileNotFoundError(f"skipwise.File: {self.path} does not exist")
+        return _file_digest(self.path)
+
+
+def _file_digest(path: Path) -> str:
+    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if path.stat().st_size:
+        h.update_mmap(path)
+    return h.hexdigest()
+
+
+def qualified_type_name(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+# A callback that returns a string standing for a code object (function, class, partial...),
+# or None when the object is not code; it also gets the value's path. The code walker answers
+# with node keys, argument hashing with full code digests.
+CodeRef = Callable[[object, str], str | None]
+# Whether instances of a type are user data whose attributes should be hashed.
+IsUserType = Callable[[type], bool]
+# A callback that returns the signature an object was produced under, or None.
+Lineage = Callable[[object], str | None]
+
+
+class ValueHasher:
+    """Feeds values into a BLAKE3 hash.
+
+    ``strict`` (arguments): an unknown type raises :class:`Unhashable`. Lenient (constants read
+    by code): an unknown type is recorded in ``opaque`` and hashed by its type name only.
+    """
+
+    def __init__(
+        self,
+        *,
+        strict: bool,
+        code_ref: CodeRef,
+        is_user_type: IsUserType,
+        lineage: Lineage | None = None,
+    ):
+        self.strict = strict
+        self.code_ref = code_ref
+        self.is_user_type = is_user_type
+        self.lineage = lineage
+        self.opaque: list[str] = []
+        self.lineages: list[str] = []
+        self._active: set[int] = set()
+
+    def digest(self, value: object, path: str = "value") -> str:
+        h = blake3.blake3()
+        self.feed(h, value, path)
+        return h.hexdigest()
+
+    def feed(self, h: blake3.blake3, obj: object, path: str) -> None:
+        t = type(obj)
+        simple = _SIMPLE.get(t)
+        if simple is not None:
+            tag, text = simple(obj)
+            _put(h, tag, text)
+            return
+        if self.lineage is not None:
+            signature = self.lineage(obj)
+            if signature is not None:
+                self.lineages.append(signature)
+                _put(h, b"R", signature)
+                return
+        for klass in t.__mro__:
+            hasher = _registry.get(klass)
+            if hasher is not None:
+                content = hasher(obj)
+                _put(h, b"U", qualified_type_name(t))
+                _put(h, b"u", content if isinstance(content, bytes) else str(content))
+                return
+        if id(obj) in self._active:
+            raise Unhashable(f"recursive {t.__qualname__}", path)
+        self._active.add(id(obj))
+        try:
+            self._feed_composite(h, obj, t, path)
+        finally:
+            self._active.discard(id(obj))
+
+    def _feed_composite(self, h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+        if t is list or t is tuple:
+            _put(h, b"L" if t is list else b"P", str(len(obj)))
+            for i, item in enumerate(obj):
+                self.feed(h, item, f"{path}[{i}]")
+        elif t is dict:
+            _put(h, b"D", str(len(obj)))
+            for key, item in obj.items():
+                self.feed(h, key, f"{path} key")
+                self.feed(h, item, f"{path}[{key!r}]")
+        elif t is set or t is frozenset:
+            items = sorted(self.digest(item, f"{path} item") for item in obj)
+            _put(h, b"S" if t is set else b"Z", "".join(items))
+        elif isinstance(obj, enum.Enum):
+            _put(h, b"E", qualified_type_name(t))
+            _put(h, b"e", obj.name)
+            self.feed(h, obj.value, f"{path}.value")
+        elif isinstance(obj, File):
+            _put(h, b"F", obj.content_digest())
+        elif (code := self.code_ref(obj, path)) is not None:
+            _put(h, b"C", code)
+        elif _module_of(t) in _ARRAY_MODULES:
+            _feed_array_like(h, obj, t, path)
+        elif isinstance(obj, _dt.datetime | _dt.date | _dt.time):
+            _put(h, b"t", qualified_type_name(t))
+            _put(h, b"T", obj.isoformat())
+            _put(h, b"z", repr(getattr(obj, "tzinfo", None)))
+        elif isinstance(obj, _dt.timedelta):
+            _put(h, b"d", f"{obj.days}:{obj.seconds}:{obj.microseconds}")
+        elif isinstance(obj, decimal.Decimal | fractions.Fraction | uuid.UUID):
+            _put(h, b"n", qualified_type_name(t))
+            _put(h, b"N", str(obj))
+        elif isinstance(obj, PurePath):
+            _put(h, b"p", qualified_type_name(t))
+            _put(h, b"P", obj.as_posix())
+        elif isinstance(obj, range | slice):
+            _put(h, b"r", qualified_type_name(t))
+            self.feed(h, (obj.start, obj.stop, obj.step), path)
+        elif isinstance(obj, int | float | str | bytes | tuple | list | dict):
+            # Subclasses of builtins (NamedTuple, IntFlag handled above, str subclasses...).
+            _put(h, b"X", qualified_type_name(t))
+            base = next(c for c in t.__mro__ if c in _BUILTIN_BASES)
+            self.feed(h, base(obj), path)
+        elif dataclasses.is_dataclass(obj):
+            _put(h, b"K", qualified_type_name(t))
+            if self.is_user_type(t):
+                _put(h, b"C", self.code_ref(t, path) or "")
+            for field in dataclasses.fields(obj):
+                _put(h, b"f", field.name)
+                self.feed(h, getattr(obj, field.name), f"{path}.{field.name}")
+        elif not self.strict and self.is_user_type(t):
+            # An instance of a user class: its class's code and its attributes.
+            _put(h, b"I", self.code_ref(t, path) or "")
+            state = _instance_state(obj)
+            self.feed(h, state, f"{path}.__dict__")
+        elif self.strict:
+            raise Unhashable(qualified_type_name(t), path)
+        else:
+            self.opaque.append(qualified_type_name(t))
+            _put(h, b"O", qualified_type_name(t))
+
+
+def _instance_state(obj: object) -> dict[str, Any]:
+    state = dict(getattr(obj, "__dict__", {}))
+    for klass in type(obj).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if hasattr(obj, slot):
+                state[slot] = getattr(obj, slot)
+    return state
+
+
+def _put(h: blake3.blake3, tag: bytes, payload: str | bytes) -> None:
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    h.update(tag)
+    h.update(len(raw).to_bytes(8, "little"))
+    h.update(raw)
+
+
+def _float_text(x: float) -> str:
+    return x.hex()
+
+
+_SIMPLE: dict[type, Callable[[Any], tuple[bytes, str | bytes]]] = {
+    type(None): lambda _: (b"0", b""),
+    bool: lambda b: (b"b", b"1" if b else b"0"),
+    int: lambda i: (b"i", str(i)),
+    float: lambda f: (b"f", _float_text(f)),
+    complex: lambda c: (b"c", f"{_float_text(c.real)},{_float_text(c.imag)}"),
+    str: lambda s: (b"s", s),
+    bytes: lambda b: (b"y", b),
+    bytearray: lambda b: (b"Y", bytes(b)),
+}
+
+_ARRAY_MODULES = {"numpy", "pandas", "pyarrow"}
+_BUILTIN_BASES = (int, float, str, bytes, tuple, list, dict)
+
+
+def _module_of(t: type) -> str:
+    return t.__module__.partition(".")[0]
+
+
+def _feed_array_like(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+    root = _module_of(t)
+    if root == "numpy":
+        _feed_numpy(h, obj, path)
+    elif root == "pandas":
+        _feed_pandas(h, obj, t, path)
+    else:
+        _feed_arrow(h, obj, t, path)
+
+
+def _feed_numpy(h: blake3.blake3, obj: Any, path: str) -> None:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        _put(h, b"g", obj.dtype.str)
+        _put(h, b"G", obj.tobytes() if not obj.dtype.hasobject else repr(obj))
+        return
+    if not isinstance(obj, np.ndarray):
+        raise Unhashable(qualified_type_name(type(obj)), path)
+    if obj.dtype.hasobject:
+        raise Unhashable("numpy.ndarray of dtype object", path)
+    _put(h, b"a", obj.dtype.str)
+    _put(h, b"A", ",".join(map(str, obj.shape)))
+    h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+
+
+def _feed_pandas(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        _put(h, b"df", repr([str(c) for c in obj.columns]))
+        _put(h, b"dc", repr([type(c).__name__ for c in obj.columns]))
+        _put(h, b"dt", repr([str(d) for d in obj.dtypes]))
+    elif isinstance(obj, pd.Series):
+        _put(h, b"ds", repr(obj.name))
+        _put(h, b"dt", str(obj.dtype))
+    elif isinstance(obj, pd.Index):
+        _put(h, b"di", str(obj.dtype))
+    else:
+        _put(h, b"dx", qualified_type_name(t))
+        _put(h, b"dX", repr(obj))
+        return
+    index = obj if isinstance(obj, pd.Index) else obj.index
+    _put(h, b"dn", repr(list(index.names)))
+    _put(h, b"dI", str(index.dtype))
+    try:
+        rows = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
+    except TypeError as exc:
+        raise Unhashable(f"{qualified_type_name(t)} with unhashable cells ({exc})", path) from exc
+    h.update(memoryview(rows.to_numpy()).cast("B"))
+
+
+def _feed_arrow(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+    import pyarrow as pa
+
+    if isinstance(obj, pa.Array | pa.ChunkedArray):
+        obj = pa.table({"_": obj})
+    elif isinstance(obj, pa.RecordBatch):
+        obj = pa.Table.from_batches([obj])
+    if not isinstance(obj, pa.Table):
+        raise Unhashable(qualified_type_name(t), path)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, obj.schema) as writer:
+        writer.write_table(obj)
+    _put(h, b"pa", qualified_type_name(t))
+    h.update(memoryview(sink.getvalue()))

@@ -1,0 +1,1 @@
+"""Dagster integration: skipping asset decorator and IO manager."""

@@ -208,14 +208,17 @@ class Cached(Generic[P, R]):
         declared = bool(self.version) or bool(self.depends_on)
         return code_graph(self.fn, warn_dynamic=not declared, depends_on=self.depends_on)
 
-    def tree(
-        self,
-        *args: Any,
-        _upstream: Mapping[str, str] | None = None,
-        _extra: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> SignatureTree:
+    def tree(self, *args: P.args, **kwargs: P.kwargs) -> SignatureTree:
         """The signature tree this call would have; nothing runs, nothing is read."""
+        return self.tree_for(args, kwargs)
+
+    def tree_for(
+        self,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        extra: Mapping[str, str] | None = None,
+    ) -> SignatureTree:
+        """Like :meth:`tree`; ``extra`` adds host facts such as a partition key."""
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -229,16 +232,16 @@ class Cached(Generic[P, R]):
             if kind is inspect.Parameter.VAR_KEYWORD:
                 value = dict(sorted(value.items()))
             records[param] = _argument_record(value, param, self.name)
-        return SignatureTree.build(self.name, self.code(), records, self.version, _extra)
+        return SignatureTree.build(self.name, self.code(), records, self.version, extra)
 
     def signature(self, *args: P.args, **kwargs: P.kwargs) -> str:
         return self.tree(*args, **kwargs).signature
 
     def run(self, *args: P.args, **kwargs: P.kwargs) -> Outcome[R]:
         """Call, and say what happened: reused or computed, and why."""
-        return self.run_tree(self.tree(*args, **kwargs), args, kwargs)
+        return self.execute(self.tree_for(args, kwargs), args, kwargs)
 
-    def run_tree(
+    def execute(
         self, tree: SignatureTree, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> Outcome[R]:
         """Serve ``tree``'s result from the store, or run the function with these arguments."""

@@ -112,7 +112,7 @@ def diff(old: SignatureTree, new: SignatureTree) -> list[Change]:
     changes: list[Change] = []
     if old.version != new.version:
         changes.append(Change("version", new.version))
-    changes += _code_changes(old.code, new.code)
+    changes += code_changes(old.code, new.code)
     for name in sorted(set(old.arguments) | set(new.arguments)):
         before, after = old.arguments.get(name), new.arguments.get(name)
         if before is None or after is None or before.digest != after.digest:
@@ -124,7 +124,7 @@ def diff(old: SignatureTree, new: SignatureTree) -> list[Change]:
     return changes
 
 
-def _code_changes(old: CodeGraph, new: CodeGraph) -> list[Change]:
+def code_changes(old: CodeGraph, new: CodeGraph) -> list[Change]:
     if old.digest == new.digest:
         return []
     new_paths = _paths(new)

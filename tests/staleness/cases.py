@@ -1,0 +1,491 @@
+"""Change cases for the signature engine: each edit must (or must not) change the signature.
+
+A case is a small project (files), an edit (exact text replacements, each of which must apply),
+the function to sign and what the edit must do to its signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from textwrap import dedent
+
+RERUN, REUSE = "rerun", "reuse"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    expect: str
+    edits: tuple[tuple[str, str, str], ...]  # (file, old text, new text)
+    files: dict[str, str] = field(default_factory=dict)
+    target: str = "pipe:task"
+    args: tuple = (2,)
+
+
+def _files(files: dict[str, str]) -> dict[str, str]:
+    return {path: dedent(src) for path, src in files.items()}
+
+
+BASE = _files(
+    {
+        "helpers.py": """
+        FACTOR = 3
+
+
+        def inner(x):
+            return x - 1
+
+
+        def scale(x):
+            # multiply by the factor
+            return inner(x) * FACTOR
+
+
+        def unrelated():
+            return 42
+        """,
+        "pipe.py": """
+        from helpers import scale
+
+        OFFSET = 1
+        UNUSED = 5
+
+
+        def task(x):
+            \"\"\"Scale and shift.\"\"\"
+            return scale(x) + OFFSET
+        """,
+    }
+)
+
+MODULES = _files(
+    {
+        "pipe.py": """
+        import tools
+        import tools as t
+        from tools import f
+        from stars import *
+
+
+        def task(x):
+            return tools.a(x) + t.b(x) + f(x) + star_fn(x) + tools.CONST
+        """,
+        "tools.py": """
+        CONST = 10
+
+
+        def a(x):
+            return x + 1
+
+
+        def b(x):
+            return x + 2
+
+
+        def f(x):
+            return x + 3
+        """,
+        "stars.py": """
+        def star_fn(x):
+            return x * 2
+        """,
+    }
+)
+
+PACKAGE = _files(
+    {
+        "pkg/__init__.py": "",
+        "pkg/util.py": """
+        def helper(x):
+            return x + 1
+        """,
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/deep.py": """
+        LIMIT = 5
+
+
+        def clip(x):
+            return min(x, LIMIT)
+        """,
+        "pkg/steps.py": """
+        from .util import helper
+        from . import sub
+        import pkg.sub.deep
+
+
+        def task(x):
+            return helper(x) + pkg.sub.deep.clip(x)
+        """,
+    }
+)
+
+CONSTANTS = _files(
+    {
+        "pipe.py": """
+        import enum
+        import settings
+
+        A = 2
+        B = A * 10
+        MAPPING = {"a": 1, "b": 2}
+        ITEMS = [1, 2, 3]
+        TAGS = {"x", "y", "z"}
+        PAIR = (1, 2)
+        LABEL = "fare"
+
+
+        class Color(enum.Enum):
+            RED = 1
+            BLUE = 2
+
+
+        def task(x):
+            return (x + B + MAPPING["a"] + sum(ITEMS) + len(TAGS) + PAIR[0]
+                    + len(LABEL) + Color.RED.value + settings.THRESHOLD)
+        """,
+        "settings.py": """
+        THRESHOLD = 7
+        """,
+    }
+)
+
+CLASSES = _files(
+    {
+        "pipe.py": """
+        import dataclasses
+
+
+        class Base:
+            def shared(self, x):
+                return x + 100
+
+
+        class Scaler(Base):
+            kind = "linear"
+
+            def __init__(self, k):
+                self.k = k
+
+            def apply(self, x):
+                return x * self.k + self.helper()
+
+            def helper(self):
+                return 1
+
+            @property
+            def doubled(self):
+                return self.k * 2
+
+            @staticmethod
+            def unit():
+                return 1
+
+            @classmethod
+            def make(cls):
+                return cls(3)
+
+            def unreachable(self):
+                return "not called"
+
+
+        @dataclasses.dataclass
+        class Config:
+            rate: float = 0.5
+            name: str = "cfg"
+
+
+        def task(x):
+            s = Scaler.make()
+            return (s.apply(x) + s.doubled + Scaler.unit() + len(Scaler.kind)
+                    + s.shared(x) + Config().rate)
+        """,
+    }
+)
+
+CALLABLES = _files(
+    {
+        "pipe.py": """
+        import functools
+
+
+        def deco(fn):
+            @functools.wraps(fn)
+            def wrapper(*args):
+                return fn(*args) + 1
+            return wrapper
+
+
+        @deco
+        def decorated(x):
+            return x * 2
+
+
+        def mul(a, b):
+            return a * b
+
+
+        triple = functools.partial(mul, 3)
+        square = lambda v: v * v
+
+
+        def fast(x):
+            return x + 1
+
+
+        def slow(x):
+            return x + 1.0
+
+
+        helper = fast
+
+
+        @functools.lru_cache(maxsize=None)
+        def memo(x):
+            return x + 5
+
+
+        def make_adder(n):
+            def add(x):
+                return x + n
+            return add
+
+
+        add3 = make_adder(3)
+
+
+        def callback(v):
+            return v - 1
+
+
+        def default_fn(v):
+            return v * 10
+
+
+        def task(x, k=4, fn=default_fn):
+            values = list(map(callback, [x, x]))
+            return (decorated(x) + triple(x) + square(x) + helper(x) + memo(x) + add3(x)
+                    + sum(values) + k + fn(x) + getattr(Thing(), "name")())
+
+
+        class Thing:
+            def name(self):
+                return 7
+        """,
+    }
+)
+
+
+def edit(file: str, old: str, new: str) -> tuple[str, str, str]:
+    return (file, old, new)
+
+
+CASES = [
+    # --- the function itself ------------------------------------------------------------
+    Case("body", RERUN, (edit("pipe.py", "+ OFFSET", "- OFFSET"),), BASE),
+    Case(
+        "comment in body",
+        REUSE,
+        (edit("pipe.py", '    """Scale', '    # note\n    """Scale'),),
+        BASE,
+    ),
+    Case("docstring", REUSE, (edit("pipe.py", "Scale and shift.", "Scales, then shifts."),), BASE),
+    Case(
+        "formatting",
+        REUSE,
+        (edit("pipe.py", "return scale(x) + OFFSET", "return (scale(x)\n            +   OFFSET)"),),
+        BASE,
+    ),
+    Case(
+        "code added above",
+        REUSE,
+        (edit("pipe.py", "OFFSET = 1\n", "OFFSET = 1\n\n\ndef added():\n    return 1\n"),),
+        BASE,
+    ),
+    Case("unrelated constant", REUSE, (edit("pipe.py", "UNUSED = 5", "UNUSED = 6"),), BASE),
+    Case(
+        "version bump",
+        RERUN,
+        (
+            edit(
+                "pipe.py",
+                "def task(x):",
+                "import skipwise\n\n\n@skipwise.cached(version=2)\ndef task(x):",
+            ),
+        ),
+        BASE,
+    ),
+    # --- helpers ------------------------------------------------------------------------
+    Case(
+        "helper body",
+        RERUN,
+        (edit("helpers.py", "inner(x) * FACTOR", "inner(x) * FACTOR + 0"),),
+        BASE,
+    ),
+    Case("helper of helper", RERUN, (edit("helpers.py", "return x - 1", "return x - 2"),), BASE),
+    Case(
+        "helper comment",
+        REUSE,
+        (edit("helpers.py", "# multiply by the factor", "# times the factor"),),
+        BASE,
+    ),
+    Case(
+        "helper module blank lines",
+        REUSE,
+        (edit("helpers.py", "FACTOR = 3\n", "\n\nFACTOR = 3\n\n"),),
+        BASE,
+    ),
+    Case("unrelated helper", REUSE, (edit("helpers.py", "return 42", "return 43"),), BASE),
+    Case("helper's constant", RERUN, (edit("helpers.py", "FACTOR = 3", "FACTOR = 4"),), BASE),
+    # --- imports ------------------------------------------------------------------------
+    Case("import m: m.f", RERUN, (edit("tools.py", "return x + 1", "return x + 11"),), MODULES),
+    Case("import m as x", RERUN, (edit("tools.py", "return x + 2", "return x + 12"),), MODULES),
+    Case("from m import f", RERUN, (edit("tools.py", "return x + 3", "return x + 13"),), MODULES),
+    Case("star import", RERUN, (edit("stars.py", "x * 2", "x * 3"),), MODULES),
+    Case("module.CONST", RERUN, (edit("tools.py", "CONST = 10", "CONST = 11"),), MODULES),
+    Case(
+        "import order",
+        REUSE,
+        (
+            edit(
+                "pipe.py", "import tools\nimport tools as t\n", "import tools as t\nimport tools\n"
+            ),
+        ),
+        MODULES,
+    ),
+    Case(
+        "relative import",
+        RERUN,
+        (edit("pkg/util.py", "x + 1", "x + 2"),),
+        PACKAGE,
+        "pkg.steps:task",
+    ),
+    Case(
+        "package.sub.module chain",
+        RERUN,
+        (edit("pkg/sub/deep.py", "min(x, LIMIT)", "max(x, LIMIT)"),),
+        PACKAGE,
+        "pkg.steps:task",
+    ),
+    Case(
+        "constant in sub module",
+        RERUN,
+        (edit("pkg/sub/deep.py", "LIMIT = 5", "LIMIT = 6"),),
+        PACKAGE,
+        "pkg.steps:task",
+    ),
+    # --- constants ----------------------------------------------------------------------
+    Case("derived constant", RERUN, (edit("pipe.py", "A = 2", "A = 3"),), CONSTANTS),
+    Case("dict constant", RERUN, (edit("pipe.py", '"a": 1', '"a": 5'),), CONSTANTS),
+    Case("list constant", RERUN, (edit("pipe.py", "[1, 2, 3]", "[1, 2, 4]"),), CONSTANTS),
+    Case(
+        "set constant", RERUN, (edit("pipe.py", '{"x", "y", "z"}', '{"x", "y", "w"}'),), CONSTANTS
+    ),
+    Case(
+        "set constant reordered",
+        REUSE,
+        (edit("pipe.py", '{"x", "y", "z"}', '{"z", "x", "y"}'),),
+        CONSTANTS,
+    ),
+    Case("tuple constant", RERUN, (edit("pipe.py", "(1, 2)", "(1, 3)"),), CONSTANTS),
+    Case("string constant", RERUN, (edit("pipe.py", '"fare"', '"fares"'),), CONSTANTS),
+    Case("enum member", RERUN, (edit("pipe.py", "RED = 1", "RED = 3"),), CONSTANTS),
+    Case(
+        "other module's constant",
+        RERUN,
+        (edit("settings.py", "THRESHOLD = 7", "THRESHOLD = 8"),),
+        CONSTANTS,
+    ),
+    # --- classes ------------------------------------------------------------------------
+    Case(
+        "method via instance",
+        RERUN,
+        (edit("pipe.py", "x * self.k +", "x * self.k * 1 +"),),
+        CLASSES,
+    ),
+    Case(
+        "method called by method",
+        RERUN,
+        (
+            edit(
+                "pipe.py",
+                "def helper(self):\n        return 1",
+                "def helper(self):\n        return 2",
+            ),
+        ),
+        CLASSES,
+    ),
+    Case("__init__", RERUN, (edit("pipe.py", "self.k = k", "self.k = k + 1"),), CLASSES),
+    Case("property", RERUN, (edit("pipe.py", "self.k * 2", "self.k * 3"),), CLASSES),
+    Case(
+        "staticmethod",
+        RERUN,
+        (edit("pipe.py", "def unit():\n        return 1", "def unit():\n        return 2"),),
+        CLASSES,
+    ),
+    Case("classmethod", RERUN, (edit("pipe.py", "return cls(3)", "return cls(4)"),), CLASSES),
+    Case(
+        "class attribute", RERUN, (edit("pipe.py", 'kind = "linear"', 'kind = "linear2"'),), CLASSES
+    ),
+    Case("inherited method", RERUN, (edit("pipe.py", "x + 100", "x + 101"),), CLASSES),
+    Case(
+        "dataclass default",
+        RERUN,
+        (edit("pipe.py", "rate: float = 0.5", "rate: float = 0.25"),),
+        CLASSES,
+    ),
+    Case(
+        "unreachable method", REUSE, (edit("pipe.py", '"not called"', '"never called"'),), CLASSES
+    ),
+    Case(
+        "method docstring",
+        REUSE,
+        (edit("pipe.py", "def apply(self, x):\n", 'def apply(self, x):\n        """Apply."""\n'),),
+        CLASSES,
+    ),
+    # --- callables ----------------------------------------------------------------------
+    Case("default argument value", RERUN, (edit("pipe.py", "k=4", "k=5"),), CALLABLES),
+    Case(
+        "function as default argument",
+        RERUN,
+        (edit("pipe.py", "return v * 10", "return v * 11"),),
+        CALLABLES,
+    ),
+    Case("decorator body", RERUN, (edit("pipe.py", "fn(*args) + 1", "fn(*args) + 2"),), CALLABLES),
+    Case(
+        "decorated function", RERUN, (edit("pipe.py", "return x * 2", "return x * 4"),), CALLABLES
+    ),
+    Case(
+        "partial arguments",
+        RERUN,
+        (edit("pipe.py", "partial(mul, 3)", "partial(mul, 4)"),),
+        CALLABLES,
+    ),
+    Case(
+        "partial's function",
+        RERUN,
+        (edit("pipe.py", "return a * b", "return a * b * 1"),),
+        CALLABLES,
+    ),
+    Case(
+        "module-level lambda",
+        RERUN,
+        (edit("pipe.py", "lambda v: v * v", "lambda v: v * v * v"),),
+        CALLABLES,
+    ),
+    Case("global rebound", RERUN, (edit("pipe.py", "helper = fast", "helper = slow"),), CALLABLES),
+    Case("lru_cache helper", RERUN, (edit("pipe.py", "return x + 5", "return x + 6"),), CALLABLES),
+    Case(
+        "closure at module level",
+        RERUN,
+        (edit("pipe.py", "make_adder(3)", "make_adder(4)"),),
+        CALLABLES,
+    ),
+    Case(
+        "closure factory body",
+        RERUN,
+        (edit("pipe.py", "return x + n", "return x + n + 0"),),
+        CALLABLES,
+    ),
+    Case("callback by name", RERUN, (edit("pipe.py", "return v - 1", "return v - 2"),), CALLABLES),
+    Case("getattr with literal", RERUN, (edit("pipe.py", "return 7", "return 8"),), CALLABLES),
+]

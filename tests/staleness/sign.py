@@ -1,0 +1,16 @@
+"""Run in a fresh process: print the signature of TARGET called with ARGS (JSON)."""
+
+import importlib
+import json
+import sys
+import warnings
+
+project, target, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sys.path.insert(0, project)
+warnings.simplefilter("error")  # an analysis warning in these cases is a failure
+
+import skipwise  # noqa: E402
+
+module_name, _, attr = target.partition(":")
+fn = getattr(importlib.import_module(module_name), attr)
+print(skipwise.signature(fn, *args))

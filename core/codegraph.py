@@ -42,7 +42,9 @@ class CodeNode:
     """One piece of user code (or an external package) a signature covers."""
 
     key: str
-    kind: str  # function | class | constant | partial | wrapper | module | external | unbound
+    kind: (
+        str  # function | class | constant | state | partial | wrapper | module | external | unbound
+    )
     digest: str
     refs: Mapping[str, str]  # label (e.g. "helpers.scale") -> key of the node it resolves to
     source: str = ""  # text shown in diffs
@@ -202,6 +204,7 @@ class FunctionFacts:
     attr_names: frozenset[str]
     def_chains: frozenset[tuple[str, ...]]  # decorators and defaults, from the AST
     dynamic: tuple[str, ...]
+    mutated: frozenset[str]  # globals and closure names this code mutates: state, not input
 
 
 _facts: dict[int, tuple[types.CodeType, FunctionFacts]] = {}
@@ -217,7 +220,7 @@ def function_facts(code: types.CodeType, module_globals: dict | None) -> Functio
 
 
 def _compute_facts(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
-    chains, imports, names = _bytecode_references(code)
+    chains, imports, names, mutated = _bytecode_references(code)
     module_src = _source.module_source(code.co_filename, module_globals)
     definition = (
         module_src.definition(code.co_qualname, code.co_firstlineno) if module_src else None
@@ -233,6 +236,7 @@ def _compute_facts(code: types.CodeType, module_globals: dict | None) -> Functio
             attr_names=names,
             def_chains=frozenset(),
             dynamic=(),
+            mutated=mutated,
         )
     return FunctionFacts(
         digest=definition.digest,
@@ -243,6 +247,7 @@ def _compute_facts(code: types.CodeType, module_globals: dict | None) -> Functio
         attr_names=names,
         def_chains=definition.chains,
         dynamic=definition.dynamic,
+        mutated=mutated,
     )
 
 
@@ -258,17 +263,42 @@ def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _nested_code(const)
 
 
+_MUTATORS = frozenset(
+    [
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "popitem",
+        "clear",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "sort",
+        "reverse",
+        "__setitem__",
+        "__delitem__",
+    ]
+)
+_OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
+_SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
+
+
 def _bytecode_references(code: types.CodeType):
     chains: dict[tuple[str, ...], None] = {}
     imports: list[tuple[str, int, tuple[str, ...]]] = []
     names: set[str] = set()
+    mutated: set[str] = set()
     for co in _nested_code(code):
         names.update(co.co_names)
         names.update(c for c in co.co_consts if isinstance(c, str) and c.isidentifier())
         chain: list[str] | None = None
         consts: list[Any] = []
         current_import: list | None = None
-        for ins in dis.get_instructions(co):
+        instructions = list(dis.get_instructions(co))
+        for i, ins in enumerate(instructions):
             op = ins.opname
             if op in ("LOAD_ATTR", "LOAD_METHOD") and chain is not None:
                 chain.append(ins.argval)
@@ -276,8 +306,21 @@ def _bytecode_references(code: types.CodeType):
             if chain is not None:
                 chains[tuple(chain)] = None
                 chain = None
+            if op in _OUTER_LOADS and i + 1 < len(instructions):
+                following = instructions[i + 1]
+                if (
+                    following.opname in ("LOAD_ATTR", "LOAD_METHOD")
+                    and following.argval in _MUTATORS
+                ):
+                    mutated.add(ins.argval)
             if op in ("LOAD_GLOBAL", "LOAD_NAME"):
                 chain = [ins.argval]
+            elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
+                container, key = instructions[i - 2], instructions[i - 1]
+                if container.opname in _OUTER_LOADS and key.opname in _SIMPLE_LOADS:
+                    mutated.add(container.argval)
+            elif op in ("STORE_GLOBAL", "STORE_DEREF") and ins.argval not in co.co_cellvars:
+                mutated.add(ins.argval)
             elif op == "IMPORT_NAME":
                 level = consts[-2] if len(consts) >= 2 and isinstance(consts[-2], int) else 0
                 current_import = [ins.argval, level, []]
@@ -291,7 +334,7 @@ def _bytecode_references(code: types.CodeType):
         if chain is not None:
             chains[tuple(chain)] = None
     frozen_imports = tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports)
-    return tuple(chains), frozen_imports, frozenset(names)
+    return tuple(chains), frozen_imports, frozenset(names), frozenset(mutated)
 
 
 def _bytecode_digest(code: types.CodeType) -> str:
@@ -350,13 +393,18 @@ class Walker:
             warnings=tuple(self._warnings),
         )
 
-    # Each visit returns the key of the node standing for ``obj``.
-    def visit(self, obj: object, binding: str) -> str:
+    # Each visit returns the key of the node standing for ``obj``. ``state``: reachable code
+    # mutates it (a memo dict, a counter), so its contents are not an input.
+    def visit(self, obj: object, binding: str, state: bool = False) -> str:
         known = self._keys.get(id(obj))
         if known is not None:
             return known
         self._pinned.append(obj)
-        key = self._visit(obj, binding)
+        if state and not _is_code(obj):
+            kind_name = type(obj).__module__ + "." + type(obj).__qualname__
+            key = self._add(binding, "state", blake3.blake3(kind_name.encode()).hexdigest(), {})
+        else:
+            key = self._visit(obj, binding)
         self._keys[id(obj)] = key
         return key
 
@@ -423,7 +471,8 @@ class Walker:
         refs: dict[str, str] = {}
         module_name = fn.__globals__.get("__name__", fn.__module__)
         for chain in facts.chains:
-            target = self._resolve_chain(fn.__globals__, chain, module_name)
+            state = chain[0] in facts.mutated
+            target = self._resolve_chain(fn.__globals__, chain, module_name, state=state)
             if target is not None:
                 refs[".".join(chain)] = target
         for chain in facts.def_chains:
@@ -438,7 +487,8 @@ class Walker:
                     value = cell.cell_contents
                 except ValueError:
                     continue  # an empty cell: the name is assigned later
-                refs["closure:" + name] = self.visit(value, f"{key}/{name}")
+                state = name in facts.mutated
+                refs["closure:" + name] = self.visit(value, f"{key}/{name}", state=state)
         defaults = (fn.__defaults__ or (), fn.__kwdefaults__ or {})
         default_digest = self._value_digest(defaults, f"{key}/defaults", refs, "default")
         digest = blake3.blake3(f"{facts.digest}\0{default_digest}".encode()).hexdigest()
@@ -455,7 +505,9 @@ class Walker:
                 _warned.add(message)
                 warnings.warn(message, SkipwiseWarning, stacklevel=4)
 
-    def _resolve_chain(self, scope: dict, chain: tuple[str, ...], module_name: str) -> str | None:
+    def _resolve_chain(
+        self, scope: dict, chain: tuple[str, ...], module_name: str, state: bool = False
+    ) -> str | None:
         name = chain[0]
         obj = scope.get(name, _MISSING)
         if obj is _MISSING:
@@ -472,7 +524,7 @@ class Walker:
             if nxt is _MISSING:
                 break
             owner, name, obj = obj.__name__, attr, nxt
-        return self.visit(obj, f"{module_label(owner)}:{name}")
+        return self.visit(obj, f"{module_label(owner)}:{name}", state=state and len(chain) <= 2)
 
     def _resolve_import(self, module: str, level: int, names: tuple[str, ...], scope: dict):
         try:

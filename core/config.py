@@ -6,9 +6,10 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from skipwise.codegraph import Boundary
+from skipwise.errors import SkipwiseError
 from skipwise.store import Store, open_store
 
 DEFAULT_STORE = ".skipwise"
@@ -22,11 +23,15 @@ class Settings:
     allow_pickle: bool = False
     external: tuple[str, ...] = ()
     track_packages: bool = False
+    read_only: bool | None = None  # None: $SKIPWISE_READ_ONLY
+    on_store_error: str | None = None  # "raise" | "compute"; None: $SKIPWISE_ON_STORE_ERROR
+    signing_key: str | bytes | None = None  # None: $SKIPWISE_SIGNING_KEY
 
 
 _lock = threading.Lock()
 _settings = Settings()
-_store: tuple[str, Store] | None = None  # (the URL it was opened for, the store)
+_store: tuple[tuple[Any, ...], Store] | None = None  # (what it was opened for, the store)
+_STORE_ERROR_POLICIES = ("raise", "compute")
 _boundary: Boundary | None = None
 
 
@@ -37,14 +42,24 @@ def configure(
     allow_pickle: bool | None = None,
     external: Sequence[str] | None = None,
     track_packages: bool | None = None,
+    read_only: bool | None = None,
+    on_store_error: Literal["raise", "compute"] | None = None,
+    signing_key: str | bytes | None = None,
 ) -> None:
     """Set process-wide options; arguments left as None keep their current value.
 
     ``external`` lists module prefixes to treat as third-party code even if they live outside
     site-packages (an editable install of a library you do not want in signatures).
     ``track_packages`` puts installed package versions into signatures.
+    ``read_only`` serves hits but never writes (a production cache shared with developers).
+    ``on_store_error="compute"`` runs functions uncached when the store cannot be used,
+    instead of raising. ``signing_key`` signs pickled results (required on shared stores).
     """
     global _settings, _store, _boundary
+    if on_store_error is not None and on_store_error not in _STORE_ERROR_POLICIES:
+        raise SkipwiseError(
+            f"on_store_error must be one of {_STORE_ERROR_POLICIES}, got {on_store_error!r}"
+        )
     changes: dict[str, Any] = {}
     if store is not None:
         changes["store"] = store if isinstance(store, Store) else os.fspath(store)
@@ -56,9 +71,15 @@ def configure(
         changes["external"] = tuple(external)
     if track_packages is not None:
         changes["track_packages"] = bool(track_packages)
+    if read_only is not None:
+        changes["read_only"] = bool(read_only)
+    if on_store_error is not None:
+        changes["on_store_error"] = on_store_error
+    if signing_key is not None:
+        changes["signing_key"] = signing_key
     with _lock:
         _settings = replace(_settings, **changes)
-        if {"store", "storage_options"} & changes.keys():
+        if {"store", "storage_options", "read_only", "signing_key"} & changes.keys():
             _store = None
         if {"external", "track_packages"} & changes.keys():
             _boundary = None
@@ -70,6 +91,22 @@ def settings() -> Settings:
 
 def allow_pickle() -> bool:
     return _settings.allow_pickle or os.environ.get("SKIPWISE_ALLOW_PICKLE", "").lower() in _TRUE
+
+
+def read_only() -> bool:
+    if _settings.read_only is not None:
+        return _settings.read_only
+    return os.environ.get("SKIPWISE_READ_ONLY", "").lower() in _TRUE
+
+
+def on_store_error() -> str:
+    """What a cached call does when its store cannot be used: "raise" or "compute"."""
+    policy = _settings.on_store_error or os.environ.get("SKIPWISE_ON_STORE_ERROR") or "raise"
+    if policy not in _STORE_ERROR_POLICIES:
+        raise SkipwiseError(
+            f"SKIPWISE_ON_STORE_ERROR must be one of {_STORE_ERROR_POLICIES}, got {policy!r}"
+        )
+    return policy
 
 
 def store_url() -> str:
@@ -86,9 +123,17 @@ def current_store() -> Store:
     if isinstance(configured, Store):
         return configured
     url = store_url()
+    key = _settings.signing_key or os.environ.get("SKIPWISE_SIGNING_KEY")
+    opened_for = (url, read_only(), key)
     with _lock:
-        if _store is None or _store[0] != url:
-            _store = (url, open_store(url, _settings.storage_options))
+        if _store is None or _store[0] != opened_for:
+            store = open_store(
+                url,
+                _settings.storage_options,
+                read_only=read_only(),
+                signing_key=key,
+            )
+            _store = (opened_for, store)
         return _store[1]
 
 

@@ -16,9 +16,9 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from skipwise import config
 from skipwise.codegraph import CodeGraph, Walker, canonical_key, module_label
-from skipwise.errors import SkipwiseWarning
+from skipwise.errors import SkipwiseWarning, StoreError
 from skipwise.store import CorruptEntry, Manifest, Store, validate_name
-from skipwise.store.base import producer_info
+from skipwise.store.base import producer_info, unsaved_manifest
 from skipwise.store.codecs import choose_codec
 from skipwise.tree import ArgumentRecord, SignatureTree, diff, summarize
 from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
@@ -245,42 +245,67 @@ class Cached(Generic[P, R]):
         self, tree: SignatureTree, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> Outcome[R]:
         """Serve ``tree``'s result from the store, or run the function with these arguments."""
-        store = self._store()
         signature = tree.signature
         replace = False
         try:
-            manifest = store.manifest(signature)
-            if manifest is not None:
-                value = _load_checked(store, manifest, self._pickle_allowed())
-                _remember(value, signature)
-                self._advance_pointer(store, signature)
-                log.info(
-                    "reused %s %s (computed %s by %s)",
-                    self.name,
-                    signature[:12],
-                    manifest.created_at,
-                    manifest.producer_text(),
-                )
-                return Outcome(value, signature, "reused", "unchanged", manifest, tree)
-        except CorruptEntry as exc:
-            _warn(f"{exc} in store {store.url}; recomputing {self.name}")
-            replace = True
-        reason = self.reason(tree, store)
+            store = self._store()
+            try:
+                manifest = store.manifest(signature)
+                if manifest is not None:
+                    value = _load_checked(store, manifest, self._pickle_allowed())
+                    _remember(value, signature)
+                    self._advance_pointer(store, signature)
+                    log.info(
+                        "reused %s %s (computed %s by %s)",
+                        self.name,
+                        signature[:12],
+                        manifest.created_at,
+                        manifest.producer_text(),
+                    )
+                    return Outcome(value, signature, "reused", "unchanged", manifest, tree)
+            except CorruptEntry as exc:
+                _warn(f"{exc} in store {store.url}; recomputing {self.name}")
+                replace = True
+            reason = self.reason(tree, store)
+        except StoreError as exc:
+            _store_trouble(exc)
+            value = self._compute(args, kwargs)
+            return Outcome(
+                value,
+                signature,
+                "computed",
+                f"store unusable: {exc}",
+                self._unsaved(signature),
+                tree,
+            )
         log.info("computing %s %s: %s", self.name, signature[:12], reason)
-        value = self.fn(*map(_resolve_ref, args), **{k: _resolve_ref(v) for k, v in kwargs.items()})
-        codec = choose_codec(value, self.codec, self._pickle_allowed(), f"result of {self.name}")
-        manifest = store.save(
-            signature,
-            value,
-            codec=codec.name,
-            name=self.name,
-            tree=tree.to_dict(),
-            producer=producer_info(producer_context.get()),
-            replace=replace,
-        )
-        self._advance_pointer(store, signature)
+        value = self._compute(args, kwargs)
         _remember(value, signature)
+        if _read_only(store):
+            _warn_once(f"store {store.url} is read-only: computed results are not stored")
+            return Outcome(value, signature, "computed", reason, self._unsaved(signature), tree)
+        codec = choose_codec(value, self.codec, self._pickle_allowed(), f"result of {self.name}")
+        try:
+            manifest = store.save(
+                signature,
+                value,
+                codec=codec.name,
+                name=self.name,
+                tree=tree.to_dict(),
+                producer=producer_info(producer_context.get()),
+                replace=replace,
+            )
+        except StoreError as exc:
+            _store_trouble(exc)
+            return Outcome(value, signature, "computed", reason, self._unsaved(signature), tree)
+        self._advance_pointer(store, signature)
         return Outcome(value, signature, "computed", reason, manifest, tree)
+
+    def _compute(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
+        return self.fn(*map(_resolve_ref, args), **{k: _resolve_ref(v) for k, v in kwargs.items()})
+
+    def _unsaved(self, signature: str) -> Manifest:
+        return unsaved_manifest(signature, self.name, "", producer_info(producer_context.get()))
 
     def reason(self, tree: SignatureTree, store: Store) -> str:
         """Why ``tree`` has no stored result: what changed since this name's latest one."""
@@ -305,11 +330,15 @@ class Cached(Generic[P, R]):
 
     def _advance_pointer(self, store: Store, signature: str) -> None:
         memo_key = (store.url, self.name)
-        if _pointer_memo.get(memo_key) == signature:
+        if _pointer_memo.get(memo_key) == signature or _read_only(store):
             return
-        current = store.pointer(self.name)
-        if current is None or current.signature != signature:
-            store.set_pointer(self.name, signature)
+        try:
+            current = store.pointer(self.name)
+            if current is None or current.signature != signature:
+                store.set_pointer(self.name, signature)
+        except StoreError as exc:
+            _store_trouble(exc)
+            return
         _pointer_memo[memo_key] = signature
 
 
@@ -324,6 +353,26 @@ def _load_checked(store: Store, manifest: Manifest, pickle_allowed: bool | None 
             f"entry {manifest.signature} is pickled and pickle loading is not allowed"
         )
     return store.load(manifest)
+
+
+def _read_only(store: Store) -> bool:
+    return store.read_only or config.read_only()
+
+
+def _store_trouble(exc: StoreError) -> None:
+    """Raise ``exc`` unless ``on_store_error="compute"``: then warn once and go on uncached."""
+    if config.on_store_error() != "compute":
+        raise exc
+    _warn_once(f"{exc}; computing without caching (on_store_error='compute')")
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        _warn(message)
 
 
 def _resolve_ref(value: Any) -> Any:

@@ -10,12 +10,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from skipwise.store import Leftover, Manifest, Store
+from skipwise.store.base import LEFTOVER_GRACE
 
 
 @dataclass(frozen=True)
 class Policy:
     keep_latest: int | None = None  # per name: keep the newest N signatures of its history
     older_than: timedelta | None = None  # drop results created longer ago than this
+    # Uncommitted files younger than this may belong to a writer that is still busy.
+    leftover_grace: timedelta = LEFTOVER_GRACE
+
+    def __post_init__(self) -> None:
+        if self.keep_latest is not None and self.keep_latest < 1:
+            raise ValueError(f"keep_latest must be at least 1, got {self.keep_latest}")
+        for label, span in (
+            ("older_than", self.older_than),
+            ("leftover_grace", self.leftover_grace),
+        ):
+            if span is not None and span < timedelta(0):
+                raise ValueError(f"{label} must not be negative, got {span}")
 
 
 @dataclass
@@ -48,7 +61,7 @@ def plan_collection(
             report.keep.append(manifest)
         else:
             report.drop.append(manifest)
-    report.leftovers = list(store.leftovers())
+    report.leftovers = list(store.leftovers(policy.leftover_grace))
     return report
 
 

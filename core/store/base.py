@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import getpass
+import inspect
 import json
 import os
 import platform
 import re
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from skipwise.errors import InvalidName, SkipwiseError
+from skipwise.errors import InvalidName, SkipwiseError, StoreError
+from skipwise.store import signing
 
 MANIFEST_FORMAT = 1
+# A writer still busy after this long is taken to be dead; what it wrote becomes a leftover.
+LEFTOVER_GRACE = timedelta(hours=1)
 _NAME_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
 
 
@@ -102,6 +108,24 @@ class Manifest:
         return f"{self.producer.get('user', '?')}@{self.producer.get('host', '?')}"
 
 
+def unsaved_manifest(
+    signature: str, name: str, codec: str, producer: Mapping[str, Any]
+) -> Manifest:
+    """The record of a result that was computed but not written (read-only or unreachable
+    store): callers get the same shape of answer whether or not the store took the value."""
+    return Manifest(
+        signature=signature,
+        name=name,
+        codec=codec,
+        data="",
+        checksum="",
+        size=0,
+        created_at=utc_now(),
+        producer=dict(producer),
+        extra={"stored": False},
+    )
+
+
 @dataclass(frozen=True)
 class Pointer:
     """The latest signature stored under a name, and the ones before it (newest first)."""
@@ -138,10 +162,100 @@ class Leftover:
     modified_at: datetime
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def store_operation(method: _F) -> _F:
+    """Mark a public store method: the store's one-time check runs first, and transport
+    failures (server down, access denied) become a StoreError naming the store, which is
+    what users read and what the ``on_store_error`` policy acts on."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def iterate(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            with self._guard():
+                yield from method(self, *args, **kwargs)
+
+        return cast(_F, iterate)
+
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self._guard():
+            return method(self, *args, **kwargs)
+
+    return cast(_F, call)
+
+
 class Store(ABC):
-    """Results by signature. Implementations: local/S3/memory (fsspec) and SQL."""
+    """Results by signature. Implementations: local/S3/memory (fsspec) and SQL.
+
+    ``read_only`` stores serve hits and refuse writes. ``signing_key`` signs and verifies
+    the manifests of pickled results (required for pickles on ``shared`` stores).
+    """
 
     url: str
+    read_only: bool = False
+    signing_key: bytes | None = None
+    _checked: bool = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether other machines may write here: pickles must then be signed."""
+        return True
+
+    def _check(self) -> None:
+        """Fail early and clearly if the store cannot be used (missing bucket, bad login)."""
+        return None
+
+    def _transport_error(self, exc: Exception) -> str | None:
+        """What went wrong talking to the store, or None if ``exc`` is not about that."""
+        if isinstance(exc, OSError):
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            if not self._checked:
+                self._check()
+                self._checked = True
+            yield
+        except (SkipwiseError, FileNotFoundError, FileExistsError):
+            raise
+        except Exception as exc:
+            cause = self._transport_error(exc)
+            if cause is None:
+                raise
+            raise StoreError(f"store {self.url}: {cause}") from exc
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.url} is read-only")
+
+    def _seal(self, manifest: Manifest) -> Manifest:
+        """The manifest to commit: signed if it holds a pickle (refused unsigned if shared)."""
+        if manifest.codec != "pickle":
+            return manifest
+        if self.signing_key:
+            return signing.seal(manifest, self.signing_key)
+        if self.shared:
+            raise StoreError(
+                f"store {self.url} is shared: pickled results must be signed; set "
+                "SKIPWISE_SIGNING_KEY or configure(signing_key=...)"
+            )
+        return manifest
+
+    def _verify(self, manifest: Manifest) -> None:
+        """Refuse a pickled entry that is unsigned or mis-signed before anything decodes it."""
+        if manifest.codec != "pickle":
+            return
+        if self.signing_key:
+            signing.verify(manifest, self.signing_key, self.url)
+        elif self.shared:
+            raise CorruptEntry(
+                f"pickled entry {manifest.signature} in shared store {self.url} cannot be "
+                "verified: no signing key is configured (SKIPWISE_SIGNING_KEY)"
+            )
 
     @abstractmethod
     def exists_many(self, signatures: Iterable[str]) -> set[str]:
@@ -195,8 +309,9 @@ class Store(ABC):
     def pointers(self) -> Iterator[Pointer]: ...
 
     @abstractmethod
-    def leftovers(self) -> Iterator[Leftover]:
-        """Uncommitted data of crashed or losing writers."""
+    def leftovers(self, older_than: timedelta = LEFTOVER_GRACE) -> Iterator[Leftover]:
+        """Uncommitted data of crashed or losing writers, untouched for ``older_than``
+        (younger files may belong to a writer that is still busy)."""
 
     @abstractmethod
     def remove_leftover(self, leftover: Leftover) -> None: ...

@@ -9,11 +9,16 @@ Layout under the root::
 
 Every writer uses its own token, so concurrent writers never touch each other's data; the
 manifest decides which data is the entry. Locally the manifest is committed with a hard link,
-which fails if another writer got there first; on object stores a PUT is atomic per object.
+which fails if another writer got there first; on object stores a PUT is atomic per object and
+the commit is a conditional PUT (``If-None-Match: *``), so the first writer wins there too.
+
+On object stores, existence checks for many signatures list the ``objects/<xx>/`` shards that
+hold them, concurrently, instead of asking about each signature.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -22,37 +27,74 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 from skipwise import hashing
 from skipwise.errors import StoreError
 from skipwise.store.base import (
+    LEFTOVER_GRACE,
     CorruptEntry,
     Leftover,
     Manifest,
     Pointer,
     Store,
+    store_operation,
     utc_now,
     validate_name,
     validate_signature,
 )
 from skipwise.store.codecs import get_codec
 
-# A writer still busy after this long is taken to be dead; its files become leftovers.
-LEFTOVER_GRACE = timedelta(hours=1)
+# Listing a shard pays off over one request per signature when it answers for this many.
+LIST_PAYOFF = 2
+# Errors from these libraries mean the object store could not be reached or refused us.
+_TRANSPORT_MODULES = {"botocore", "aiobotocore", "aiohttp", "google", "azure"}
 
 
 class FilesystemStore(Store):
-    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        url: str,
+        storage_options: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = False,
+        signing_key: bytes | None = None,
+    ):
         self.url = url
+        self.read_only = read_only
+        self.signing_key = signing_key
+        options = dict(storage_options or {})
+        # Listings cached by fsspec would hide other writers' commits: always ask the store.
+        options.setdefault("use_listings_cache", False)
         try:
-            self.fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-        except (ImportError, ValueError) as exc:
+            self.fs, root = fsspec.core.url_to_fs(url, **options)
+        except (ImportError, ValueError, TypeError) as exc:
             raise StoreError(f"cannot open store {url}: {exc}") from exc
         self.root = root.rstrip("/")
         self._local = isinstance(self.fs, LocalFileSystem)
 
     def __repr__(self) -> str:
         return f"FilesystemStore({self.url!r})"
+
+    @property
+    def shared(self) -> bool:
+        return not self._local and "memory" not in self.fs.protocol
+
+    def _check(self) -> None:
+        if not self.fs.async_impl:
+            return
+        bucket = self.root.split("/", 1)[0]
+        try:
+            self.fs.info(bucket)
+        except FileNotFoundError:
+            raise StoreError(f"store {self.url}: bucket {bucket!r} does not exist") from None
+
+    def _transport_error(self, exc: Exception) -> str | None:
+        if isinstance(exc, PermissionError):
+            return f"access denied, check the credentials ({exc})"
+        if type(exc).__module__.partition(".")[0] in _TRANSPORT_MODULES:
+            return f"cannot reach the store: {type(exc).__name__}: {exc}"
+        return super()._transport_error(exc)
 
     # --- paths ------------------------------------------------------------------------
 
@@ -63,15 +105,43 @@ class FilesystemStore(Store):
     def _pointer_path(self, name: str) -> str:
         return f"{self.root}/names/{validate_name(name)}.json"
 
+    def _manifest_path(self, signature: str) -> str:
+        return f"{self._entry(signature)}/manifest.json"
+
+    def _read(self, path: str) -> bytes:
+        """A whole object; local files skip fsspec's per-call overhead (the cache-hit path)."""
+        if self._local:
+            with open(path, "rb") as handle:
+                return handle.read()
+        return self.fs.cat_file(path)
+
     # --- reading ----------------------------------------------------------------------
 
+    @store_operation
     def exists_many(self, signatures: Iterable[str]) -> set[str]:
-        return {s for s in signatures if self.fs.exists(f"{self._entry(s)}/manifest.json")}
+        wanted = {self._manifest_path(s): s for s in signatures}
+        if not self.fs.async_impl:  # a local stat each is as cheap as it gets
+            return {s for path, s in wanted.items() if self.fs.exists(path)}
+        shards = {s[:2] for s in wanted.values()}
+        if len(wanted) >= LIST_PAYOFF * len(shards):
+            prefixes = shards
+        else:  # few signatures: one concurrent listing of each entry beats whole shards
+            prefixes = {f"{s[:2]}/{s}" for s in wanted.values()}
+        listed = sync(self.fs.loop, self._list, sorted(prefixes))
+        return {s for path, s in wanted.items() if path in listed}
 
+    async def _list(self, prefixes: list[str]) -> set[str]:
+        # A key prefix (not a folder) lists in one request even when nothing matches.
+        listings = await asyncio.gather(
+            *(self.fs._find(f"{self.root}/objects", prefix=prefix) for prefix in prefixes)
+        )
+        return {path for listing in listings for path in listing}
+
+    @store_operation
     def manifest(self, signature: str) -> Manifest | None:
         path = f"{self._entry(signature)}/manifest.json"
         try:
-            raw = self.fs.cat_file(path)
+            raw = self._read(path)
         except FileNotFoundError:
             return None
         manifest = Manifest.from_json(raw, path)
@@ -79,16 +149,19 @@ class FilesystemStore(Store):
             raise CorruptEntry(f"manifest at {path} is for {manifest.signature}")
         return manifest
 
+    @store_operation
     def load(self, manifest: Manifest) -> Any:
+        self._verify(manifest)
         path = f"{self._entry(manifest.signature)}/{manifest.data}"
         try:
-            data = self.fs.cat_file(path)
+            data = self._read(path)
         except FileNotFoundError as exc:
             raise CorruptEntry(f"data of {manifest.signature} is missing at {path}") from exc
         if len(data) != manifest.size or hashing.digest_bytes(data) != manifest.checksum:
             raise CorruptEntry(f"data of {manifest.signature} at {path} fails its checksum")
         return get_codec(manifest.codec).decode(data)
 
+    @store_operation
     def tree(self, manifest: Manifest) -> dict[str, Any] | None:
         if not manifest.tree:
             return None
@@ -99,15 +172,25 @@ class FilesystemStore(Store):
         except (FileNotFoundError, ValueError):
             return None
 
+    @store_operation
     def manifests(self) -> Iterator[Manifest]:
-        for path in sorted(self.fs.glob(f"{self.root}/objects/*/*/manifest.json")):
+        paths = sorted(self.fs.glob(f"{self.root}/objects/*/*/manifest.json"))
+        for path, raw in self._cat_many(paths):
             try:
-                yield Manifest.from_json(self.fs.cat_file(path), path)
-            except (CorruptEntry, FileNotFoundError):
+                yield Manifest.from_json(raw, path)
+            except CorruptEntry:
                 continue
+
+    def _cat_many(self, paths: list[str]) -> list[tuple[str, bytes]]:
+        """Read many small files at once (concurrently on object stores); vanished ones are
+        left out."""
+        if not paths:
+            return []
+        return sorted(self.fs.cat(paths, on_error="omit").items())
 
     # --- writing ----------------------------------------------------------------------
 
+    @store_operation
     def save(
         self,
         signature: str,
@@ -119,20 +202,23 @@ class FilesystemStore(Store):
         producer: Mapping[str, Any],
         replace: bool = False,
     ) -> Manifest:
+        self._writable()
         entry = self._entry(signature)
         token = uuid.uuid4().hex[:16]
         chosen = get_codec(codec)
         payload = chosen.encode(value)
-        manifest = Manifest(
-            signature=signature,
-            name=name,
-            codec=chosen.name,
-            data=f"data-{token}{chosen.suffix}",
-            checksum=hashing.digest_bytes(payload),
-            size=len(payload),
-            created_at=utc_now(),
-            producer=dict(producer),
-            tree=f"tree-{token}.json",
+        manifest = self._seal(
+            Manifest(
+                signature=signature,
+                name=name,
+                codec=chosen.name,
+                data=f"data-{token}{chosen.suffix}",
+                checksum=hashing.digest_bytes(payload),
+                size=len(payload),
+                created_at=utc_now(),
+                producer=dict(producer),
+                tree=f"tree-{token}.json",
+            )
         )
         self.fs.makedirs(entry, exist_ok=True)
         self.fs.pipe_file(f"{entry}/{manifest.data}", payload)
@@ -150,9 +236,12 @@ class FilesystemStore(Store):
     def _commit(self, entry: str, token: str, manifest: Manifest, replace: bool) -> bool:
         target = f"{entry}/manifest.json"
         if not self._local:
-            if not replace and self.fs.exists(target):
+            try:
+                self.fs.pipe_file(
+                    target, manifest.to_json(), mode="overwrite" if replace else "create"
+                )
+            except FileExistsError:
                 return False
-            self.fs.pipe_file(target, manifest.to_json())
             return True
         temporary = f"{entry}/.manifest-{token}.tmp"
         with open(temporary, "wb") as handle:
@@ -172,7 +261,9 @@ class FilesystemStore(Store):
             if os.path.exists(temporary):
                 os.unlink(temporary)
 
+    @store_operation
     def delete(self, signature: str) -> None:
+        self._writable()
         entry = self._entry(signature)
         try:
             self.fs.rm_file(f"{entry}/manifest.json")
@@ -182,15 +273,18 @@ class FilesystemStore(Store):
 
     # --- names ------------------------------------------------------------------------
 
+    @store_operation
     def pointer(self, name: str) -> Pointer | None:
         try:
-            return Pointer.from_json(self.fs.cat_file(self._pointer_path(name)))
+            return Pointer.from_json(self._read(self._pointer_path(name)))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError):
             return None  # a torn pointer is rewritten by the next call
 
+    @store_operation
     def set_pointer(self, name: str, signature: str) -> Pointer:
+        self._writable()
         validate_signature(signature)
         path = self._pointer_path(name)
         current = self.pointer(name)
@@ -209,18 +303,20 @@ class FilesystemStore(Store):
             self.fs.pipe_file(path, pointer.to_json())
         return pointer
 
+    @store_operation
     def pointers(self) -> Iterator[Pointer]:
-        base = f"{self.root}/names/"
-        for path in sorted(self.fs.glob(f"{base}**.json")):
+        paths = [p for p in self.fs.find(f"{self.root}/names") if p.endswith(".json")]
+        for _path, raw in self._cat_many(paths):
             try:
-                yield Pointer.from_json(self.fs.cat_file(path))
-            except (FileNotFoundError, ValueError, KeyError):
+                yield Pointer.from_json(raw)
+            except (ValueError, KeyError):
                 continue
 
     # --- leftovers --------------------------------------------------------------------
 
-    def leftovers(self) -> Iterator[Leftover]:
-        cutoff = datetime.now(UTC) - LEFTOVER_GRACE
+    @store_operation
+    def leftovers(self, older_than: timedelta = LEFTOVER_GRACE) -> Iterator[Leftover]:
+        cutoff = datetime.now(UTC) - older_than
         for entry in sorted(self.fs.glob(f"{self.root}/objects/*/*")):
             try:
                 files = self.fs.ls(entry, detail=True)
@@ -238,10 +334,12 @@ class FilesystemStore(Store):
                 if file_name in referenced:
                     continue
                 modified = _modified(self.fs, info)
-                if modified < cutoff:
+                if modified <= cutoff:
                     yield Leftover(info["name"], int(info.get("size") or 0), modified)
 
+    @store_operation
     def remove_leftover(self, leftover: Leftover) -> None:
+        self._writable()
         self.fs.rm_file(leftover.path)
 
 

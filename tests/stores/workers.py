@@ -1,0 +1,51 @@
+"""Cached functions that store tests run, also in forked worker processes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import skipwise
+from skipwise import config
+
+
+def frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"n": range(n), "label": [f"row {i}" for i in range(n)], "half": [i / 2 for i in range(n)]}
+    )
+
+
+@skipwise.cached(name="stores.table")
+def table(n: int) -> pd.DataFrame:
+    time.sleep(0.3)  # long enough for every concurrent writer to be computing at once
+    return frame(n)
+
+
+@skipwise.cached(name="stores.numbers")
+def numbers(n: int) -> dict[str, Any]:
+    return {"n": n, "squares": [i * i for i in range(n)]}
+
+
+def compute_together(url: str, barrier: Any, results: Any, n: int) -> None:
+    """One of several processes that compute ``table(n)`` at the same moment."""
+    try:
+        skipwise.configure(store=url)
+        barrier.wait(timeout=60)
+        outcome = table.run(n)
+        results.put(("ok", outcome.status, bool(outcome.value.equals(frame(n)))))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put(("error", repr(exc), False))
+
+
+def hang_before_commit(url: str, writing: Any, n: int) -> None:
+    """Compute ``table(n)``, write its data, then stop dead before the commit (to be killed)."""
+    skipwise.configure(store=url)
+    store = config.current_store()
+
+    def hang(*args: Any, **kwargs: Any) -> None:
+        writing.set()
+        time.sleep(600)
+
+    type(store)._commit = hang  # type: ignore[method-assign]  # this process only
+    table(n)

@@ -489,8 +489,10 @@ class Walker:
                     continue  # an empty cell: the name is assigned later
                 state = name in facts.mutated
                 refs["closure:" + name] = self.visit(value, f"{key}/{name}", state=state)
-        defaults = (fn.__defaults__ or (), fn.__kwdefaults__ or {})
-        default_digest = self._value_digest(defaults, f"{key}/defaults", refs, "default")
+        default_digest = ""
+        if fn.__defaults__ or fn.__kwdefaults__:
+            defaults = (fn.__defaults__ or (), fn.__kwdefaults__ or {})
+            default_digest = self._value_digest(defaults, f"{key}/defaults", refs, "default")
         digest = blake3.blake3(f"{facts.digest}\0{default_digest}".encode()).hexdigest()
         return self._add(key, "function", digest, refs, facts.source, facts.location)
 

@@ -101,7 +101,7 @@ class Change:
             "added": f"new dependency {self.subject}{via}",
             "removed": f"dependency {self.subject} no longer used",
             "argument": f"argument {self.subject!r} changed",
-            "upstream": f"upstream result of {self.subject} changed",
+            "upstream": f"upstream result passed as {self.subject!r} changed",
             "version": f"version changed to {self.subject!r}",
             "extra": f"{self.subject} changed",
         }[self.kind]

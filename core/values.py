@@ -234,9 +234,7 @@ def _instance_state(obj: object) -> dict[str, Any]:
 
 def _put(h: blake3.blake3, tag: bytes, payload: str | bytes) -> None:
     raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-    h.update(tag)
-    h.update(len(raw).to_bytes(8, "little"))
-    h.update(raw)
+    h.update(b"".join((tag, len(raw).to_bytes(8, "little"), raw)))
 
 
 def _float_text(x: float) -> str:

@@ -24,6 +24,7 @@ import sys
 import sysconfig
 import types
 import warnings
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,9 +370,11 @@ class Walker:
         self._classes: dict[str, type] = {}
         self._class_members: dict[str, dict[str, str]] = {}
         self._warnings: list[str] = []
+        self._queue: deque[tuple[Any, object, str, tuple[object, ...]]] = deque()
 
     def graph(self, root: object, binding: str, declared: tuple[object, ...] = ()) -> CodeGraph:
         root_key = self.visit(root, binding)
+        self._drain()
         if declared:
             node = self.nodes[root_key]
             refs = dict(node.refs)
@@ -380,6 +383,7 @@ class Walker:
             self.nodes[root_key] = CodeNode(
                 root_key, node.kind, node.digest, refs, node.source, node.location
             )
+            self._drain()
         self._include_reachable_methods()
         for key, members in self._class_members.items():
             node = self.nodes[key]
@@ -415,32 +419,45 @@ class Walker:
         if isinstance(obj, types.FunctionType):
             if not self.boundary.is_user_module(obj.__module__):
                 return self._external(obj)
-            return self._function(obj, canonical_key(obj) or binding)
+            return self._schedule(self._function, obj, canonical_key(obj) or binding)
         if isinstance(obj, type):
             if not self.boundary.is_user_type(obj):
                 return self._external(obj)
-            return self._class(obj, canonical_key(obj) or binding)
+            return self._schedule(self._class, obj, canonical_key(obj) or binding)
         if isinstance(obj, types.ModuleType):
             if not self.boundary.is_user_module(obj.__name__):
                 return self._external(obj)
             return self._module(obj)
         if isinstance(obj, functools.partial):
-            return self._partial(obj, binding)
+            return self._schedule(self._partial, obj, binding)
         if isinstance(obj, types.MethodType):
-            return self._wrapper(obj, binding, {"__func__": obj.__func__, "__self__": obj.__self__})
+            parts = {"__func__": obj.__func__, "__self__": obj.__self__}
+            return self._schedule(self._wrapper, obj, binding, parts)
         if isinstance(obj, staticmethod | classmethod):
             return self.visit(obj.__func__, binding)
         if isinstance(obj, property):
             parts = {n: getattr(obj, n) for n in ("fget", "fset", "fdel") if getattr(obj, n)}
-            return self._wrapper(obj, binding, parts)
+            return self._schedule(self._wrapper, obj, binding, parts)
         if isinstance(obj, functools.cached_property):
             return self.visit(obj.func, binding)
         wrapped = _safe_getattr(obj, "__wrapped__")
         if wrapped is not _MISSING and callable(obj):
-            return self._wrapper(obj, binding, {"__wrapped__": wrapped})
+            return self._schedule(self._wrapper, obj, binding, {"__wrapped__": wrapped})
         if isinstance(obj, types.BuiltinFunctionType | types.BuiltinMethodType):
             return self._external(obj)
         return self._constant(obj, binding)
+
+    def _schedule(self, process, obj: object, key: str, *extra: object) -> str:
+        """Register ``obj`` under ``key`` now and hash it later: the walk never recurses, so
+        call chains of any depth fit, and cycles end at the registered key."""
+        self._keys[id(obj)] = key
+        self._queue.append((process, obj, key, extra))
+        return key
+
+    def _drain(self) -> None:
+        while self._queue:
+            process, obj, key, extra = self._queue.popleft()
+            process(obj, key, *extra)
 
     def _add(self, key: str, kind: str, digest: str, refs: dict[str, str], source="", location=""):
         self.nodes[key] = CodeNode(key, kind, digest, refs, source, location)
@@ -462,12 +479,10 @@ class Walker:
         return key
 
     def _function(self, fn: types.FunctionType, key: str) -> str:
-        self._keys[id(fn)] = key  # before recursing: recursion and mutual recursion end here
         code = fn.__code__
         facts = function_facts(code, fn.__globals__)
         self._attr_names |= facts.attr_names
         self._report_dynamic(key, facts)
-        self.nodes[key] = CodeNode(key, "function", "", {})  # placeholder against cycles
         refs: dict[str, str] = {}
         module_name = fn.__globals__.get("__name__", fn.__module__)
         for chain in facts.chains:
@@ -545,8 +560,6 @@ class Walker:
         }
 
     def _class(self, cls: type, key: str) -> str:
-        self._keys[id(cls)] = key
-        self.nodes[key] = CodeNode(key, "class", "", {})
         module = sys.modules.get(cls.__module__)
         module_globals = vars(module) if module else {}
         src = _source.module_source(getattr(module, "__file__", None), module_globals)
@@ -592,6 +605,7 @@ class Walker:
                         continue
                     done.add((key, name))
                     self._class_members[key]["member:" + name] = self.visit(member, f"{key}.{name}")
+                    self._drain()
                     changed = True
 
     def _module(self, module: types.ModuleType) -> str:
@@ -601,13 +615,11 @@ class Walker:
         return self._add(key, "module", digest, {})
 
     def _partial(self, obj: functools.partial, binding: str) -> str:
-        self._keys[id(obj)] = binding
         refs = {"func": self.visit(obj.func, f"{binding}/func")}
         digest = self._value_digest((obj.args, obj.keywords), binding, refs, "arg")
         return self._add(binding, "partial", digest, refs)
 
     def _wrapper(self, obj: object, binding: str, parts: dict[str, object]) -> str:
-        self._keys[id(obj)] = binding
         refs = {label: self.visit(part, f"{binding}/{label}") for label, part in parts.items()}
         kind_name = type(obj).__module__ + "." + type(obj).__qualname__
         return self._add(binding, "wrapper", blake3.blake3(kind_name.encode()).hexdigest(), refs)

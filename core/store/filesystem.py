@@ -203,6 +203,7 @@ class FilesystemStore(Store):
         replace: bool = False,
     ) -> Manifest:
         self._writable()
+        validate_name(name)
         entry = self._entry(signature)
         token = uuid.uuid4().hex[:16]
         chosen = get_codec(codec)
@@ -275,8 +276,9 @@ class FilesystemStore(Store):
 
     @store_operation
     def pointer(self, name: str) -> Pointer | None:
+        path = self._pointer_path(name)
         try:
-            return Pointer.from_json(self._read(self._pointer_path(name)))
+            return Pointer.from_json(self._read(path))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError):

@@ -1,0 +1,55 @@
+"""S3 specifics: standard AWS configuration, explicit storage options, batched existence."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from skipwise.store import FilesystemStore, open_store
+
+from tests.stores.conftest import new_bucket
+
+
+def requests_of(store: FilesystemStore) -> list[str]:
+    """The HTTP methods the store's S3 client sends from now on."""
+    sent: list[str] = []
+    store.fs.s3.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(request.method)
+    )
+    return sent
+
+
+def test_status_of_many_signatures_is_listed_not_asked_one_by_one(aws_env: str) -> None:
+    store = open_store(f"s3://{new_bucket(aws_env)}/cache")
+    signatures = [f"{i:064x}"[::-1] for i in range(1, 601)]
+    for signature in signatures[::50]:
+        store.save(signature, [1], codec="json", name="many", tree={}, producer={})
+    sent = requests_of(store)
+    assert store.exists_many(signatures) == set(signatures[::50])
+    assert set(sent) == {"GET"}  # LIST requests only, no HEAD per signature
+    assert len(sent) <= 256  # at most one listing per objects/<xx>/ shard, not 600 requests
+    sent.clear()
+    assert store.exists_many(signatures[:3]) == {signatures[0]}
+    assert len(sent) == 3
+
+
+def test_explicit_storage_options_without_environment(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = new_bucket(aws_env)
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable)
+    options = {"endpoint_url": aws_env, "key": "testing", "secret": "testing"}
+    store = open_store(f"s3://{bucket}/explicit", options)
+    store.save("ab" * 32, {"x": 1}, codec="json", name="explicit", tree={}, producer={})
+    assert store.load(store.manifest("ab" * 32)) == {"x": 1}
+    assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_commit_is_conditional(aws_env: str) -> None:
+    store = open_store(f"s3://{new_bucket(aws_env)}/cache")
+    first = store.save("cd" * 32, [1], codec="json", name="race", tree={}, producer={})
+    second = store.save("cd" * 32, [1], codec="json", name="race", tree={}, producer={})
+    assert second == first  # the later writer found the committed entry and kept it
+    files = store.fs.find(f"{store.root}/objects")
+    assert len(files) == 3  # manifest, data and tree of the winner; the loser cleaned up

@@ -108,6 +108,33 @@ class Manifest:
         return f"{self.producer.get('user', '?')}@{self.producer.get('host', '?')}"
 
 
+def draft_manifest(
+    signature: str,
+    *,
+    name: str,
+    codec: str,
+    producer: Mapping[str, Any],
+    data: str,
+    tree: str,
+    payload: bytes | None = None,
+) -> Manifest:
+    """The manifest of an entry about to be written (checksummed when its bytes are known)."""
+    from skipwise import hashing
+
+    validate_signature(signature)
+    return Manifest(
+        signature=signature,
+        name=validate_name(name),
+        codec=codec,
+        data=data,
+        checksum="" if payload is None else hashing.digest_bytes(payload),
+        size=0 if payload is None else len(payload),
+        created_at=utc_now(),
+        producer=dict(producer),
+        tree=tree,
+    )
+
+
 def unsaved_manifest(
     signature: str, name: str, codec: str, producer: Mapping[str, Any]
 ) -> Manifest:

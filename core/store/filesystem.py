@@ -38,6 +38,7 @@ from skipwise.store.base import (
     Manifest,
     Pointer,
     Store,
+    draft_manifest,
     store_operation,
     utc_now,
     validate_name,
@@ -203,24 +204,21 @@ class FilesystemStore(Store):
         replace: bool = False,
     ) -> Manifest:
         self._writable()
-        validate_name(name)
-        entry = self._entry(signature)
         token = uuid.uuid4().hex[:16]
         chosen = get_codec(codec)
         payload = chosen.encode(value)
         manifest = self._seal(
-            Manifest(
-                signature=signature,
+            draft_manifest(
+                signature,
                 name=name,
                 codec=chosen.name,
+                producer=producer,
                 data=f"data-{token}{chosen.suffix}",
-                checksum=hashing.digest_bytes(payload),
-                size=len(payload),
-                created_at=utc_now(),
-                producer=dict(producer),
                 tree=f"tree-{token}.json",
+                payload=payload,
             )
         )
+        entry = self._entry(signature)
         self.fs.makedirs(entry, exist_ok=True)
         self.fs.pipe_file(f"{entry}/{manifest.data}", payload)
         self.fs.pipe_file(f"{entry}/{manifest.tree}", json.dumps(tree).encode())

@@ -37,6 +37,7 @@ from skipwise.store.base import (
     Manifest,
     Pointer,
     Store,
+    draft_manifest,
     store_operation,
     utc_now,
     validate_name,
@@ -278,19 +279,9 @@ class SQLStore(Store):
         replace: bool = False,
     ) -> Manifest:
         self._writable()
-        validate_signature(signature)
-        validate_name(name)
         chosen = get_codec(codec)
-        record = Manifest(
-            signature=signature,
-            name=name,
-            codec=chosen.name,
-            data=BLOB,
-            checksum="",
-            size=0,
-            created_at=utc_now(),
-            producer=dict(producer),
-            tree="tree",
+        record = draft_manifest(
+            signature, name=name, codec=chosen.name, producer=producer, data=BLOB, tree="tree"
         )
         tree_json = json.dumps(tree)
         arrow = frames.layout(value) if chosen.name == "pandas" else None

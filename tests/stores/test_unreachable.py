@@ -11,7 +11,7 @@ from skipwise import SkipwiseWarning, StoreError, configure
 from skipwise.store import open_store
 
 from tests.stores import workers
-from tests.stores.conftest import free_port, moto_server
+from tests.stores.servers import free_port, moto_server
 
 # Fail fast instead of retrying a dead endpoint for seconds.
 S3_NO_RETRIES = {"config_kwargs": {"retries": {"max_attempts": 1}}}

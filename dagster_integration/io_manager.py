@@ -1,0 +1,96 @@
+"""``SkipwiseIOManager``: asset values in a skipwise store, by signature."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+from skipwise import config
+from skipwise.dagster.lineage import partition_name, required_signature, result_name
+from skipwise.dagster.report import outcome_metadata
+from skipwise.dagster.reuse import run_or_reuse
+from skipwise.engine import Cached, Ref
+from skipwise.store import Store, open_store
+
+
+def stored_output(value: Any) -> Any:
+    """How skipwise sees a plain asset's output: this step, applied to the value.
+
+    A plain ``@dg.asset`` body always runs and may read anything (files, resources, the
+    clock), so only its content can sign its output safely: downstream steps then rerun
+    exactly when the data changed. Two outputs with the same content share one entry.
+    """
+    return value
+
+
+class SkipwiseIOManager(dg.ConfigurableIOManager):
+    """Keeps asset values in a skipwise store and loads inputs by their upstream signature.
+
+    Assets made with :func:`skipwise.dagster.asset` store their own results, only on a miss,
+    in this IO manager's store. Plain ``@dg.asset`` outputs are stored under a signature of
+    their content. Partitioned assets are stored per partition; an input spanning several
+    partitions loads as a ``{partition: value}`` dict.
+    """
+
+    store: str = Field(
+        default="",
+        description="Store URL or path (local, file://, memory://, s3://, postgresql://, "
+        "sqlite:///); empty: skipwise's configured store ($SKIPWISE_STORE, else .skipwise).",
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options for fsspec or SQLAlchemy, as in open_store."
+    )
+
+    def open_store(self) -> Store:
+        if not self.store:
+            return config.current_store()
+        return _opened(self.store, json.dumps(self.storage_options, sort_keys=True))
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        key = _asset_key(context)
+        store = self.open_store()
+        step = Cached(
+            stored_output, name=partition_name(result_name(key), _partition(context)), store=store
+        )
+        outcome, previous = run_or_reuse(step, store, step.tree(obj), (obj,), {})
+        context.add_output_metadata(outcome_metadata(outcome, store.url, previous))
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        key = _asset_key(context)
+        store = self.open_store()
+        if not context.has_asset_partitions:
+            return Ref(required_signature(context.instance, key), store).load()
+        values = {
+            partition: Ref(required_signature(context.instance, key, partition), store).load()
+            for partition in context.asset_partition_keys
+        }
+        return next(iter(values.values())) if len(values) == 1 else values
+
+
+@functools.lru_cache(maxsize=16)
+def _opened(url: str, storage_options: str) -> Store:
+    return open_store(url, json.loads(storage_options) or None)
+
+
+def _asset_key(context: dg.OutputContext | dg.InputContext) -> dg.AssetKey:
+    if not context.has_asset_key:
+        raise dg.DagsterInvariantViolationError(
+            "SkipwiseIOManager stores asset values: results are found through their asset's "
+            "materializations, which ops do not have"
+        )
+    return context.asset_key
+
+
+def _partition(context: dg.OutputContext) -> str | None:
+    if not context.has_asset_partitions:
+        return None
+    keys = context.asset_partition_keys
+    if len(keys) != 1:
+        raise dg.DagsterInvariantViolationError(
+            f"{context.asset_key.to_user_string()}: SkipwiseIOManager stores one partition per "
+            f"run, got a range of {len(keys)}; use the default multi-run backfill policy"
+        )
+    return keys[0]

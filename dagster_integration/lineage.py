@@ -1,0 +1,56 @@
+"""Where a Dagster asset's skipwise signature lives, and the store name of its results.
+
+Every materialization skipwise records carries the signature in its metadata (for assets made
+with :func:`skipwise.dagster.asset` it is also the data version). Downstream steps read it from
+the instance: that is how upstream signatures chain without loading any data.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+
+SIGNATURE = "skipwise/signature"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def latest_signature(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
+) -> str | None:
+    """The signature of the latest materialization of ``key`` (one partition), if skipwise
+    recorded one."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(key, asset_partitions=None if partition is None else [partition]),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    entry = records[0].asset_materialization.metadata.get(SIGNATURE)
+    return None if entry is None else str(entry.value)
+
+
+def required_signature(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
+) -> str:
+    signature = latest_signature(instance, key, partition)
+    if signature is None:
+        where = "" if partition is None else f" partition {partition!r}"
+        raise dg.Failure(
+            f"upstream {key.to_user_string()}{where} has no skipwise signature: materialize it "
+            "first, with skipwise.dagster.asset or through a SkipwiseIOManager"
+        )
+    return signature
+
+
+def result_name(key: dg.AssetKey) -> str:
+    """The store name results of ``key`` are kept under: ``taxi/trips`` -> ``taxi.trips``."""
+    return ".".join(_UNSAFE.sub("_", part) for part in key.path).strip(".-") or "asset"
+
+
+def partition_name(name: str, partition: str | None) -> str:
+    """One store name per partition (``daily.trips/2024-01-01``), so a partition's reason
+    compares it with that partition's previous result."""
+    if partition is None:
+        return name
+    return f"{name}/{_UNSAFE.sub('_', partition).lstrip('.-') or '_'}"

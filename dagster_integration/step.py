@@ -1,0 +1,145 @@
+"""One skipwise asset: which parameters are upstream assets, which are run config, and how
+its signature is built: exactly as ``skipwise.cached(fn, name=...)`` builds it, so a result is
+shared with plain Python and Airflow runs of the same function on the same store."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+from skipwise.engine import Cached, Ref
+from skipwise.store import Store
+from skipwise.tree import SignatureTree
+
+# Defaults of these types become run config; a value from config keeps its type, so the
+# signature is the one a Python call with the same value has.
+_CONFIG_TYPES = (type(None), bool, int, float, str)
+CONTEXT = "context"
+PARTITION = "partition"
+
+# How ``ins`` may name an upstream asset.
+AssetKeyLike = dg.AssetKey | str | Sequence[str]
+# An upstream argument: one signature, or one per upstream partition.
+UpstreamSignatures = Mapping[str, str | Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class AssetStep:
+    fn: Callable[..., Any]
+    name: str  # the result name in the store (partitions add a segment)
+    upstream: Mapping[str, dg.AssetKey]  # parameter -> upstream asset
+    config: Mapping[str, Any]  # parameter -> default, overridable in run config
+    takes_context: bool
+    options: Mapping[str, Any] = field(default_factory=dict)  # cached(): version, codec...
+
+    @classmethod
+    def of(
+        cls,
+        fn: Callable[..., Any],
+        name: str,
+        ins: Mapping[str, AssetKeyLike],
+        options: Mapping[str, Any],
+    ) -> AssetStep:
+        """Parameters: ``context`` (first) gets the Dagster context and is not signed; those
+        in ``ins`` or without a default are upstream assets (named like the parameter unless
+        ``ins`` maps them); those with a simple default are run config."""
+        params = inspect.signature(fn).parameters
+        unknown = set(ins) - set(params)
+        if unknown:
+            raise dg.DagsterInvalidDefinitionError(
+                f"{name}: ins= names no parameter of {fn.__qualname__}: {sorted(unknown)}"
+            )
+        upstream: dict[str, dg.AssetKey] = {}
+        config: dict[str, Any] = {}
+        takes_context = False
+        for index, (param, spec) in enumerate(params.items()):
+            if spec.kind in (spec.VAR_POSITIONAL, spec.VAR_KEYWORD):
+                raise dg.DagsterInvalidDefinitionError(
+                    f"{name}: *args/**kwargs cannot be mapped to assets or config"
+                )
+            if param in ins:
+                upstream[param] = dg.AssetKey.from_coercible(ins[param])
+            elif param == CONTEXT and index == 0:
+                takes_context = True
+            elif spec.default is spec.empty:
+                upstream[param] = dg.AssetKey(param)
+            elif type(spec.default) in _CONFIG_TYPES:
+                config[param] = spec.default
+        return cls(fn, name, upstream, config, takes_context, dict(options))
+
+    @functools.cached_property
+    def signer(self) -> Cached[..., Any]:
+        """Signs calls exactly as ``skipwise.cached(fn, name=..., **options)`` does."""
+        ignore: Iterable[str] = self.options.get("ignore", ())
+        return Cached(
+            self.fn,
+            name=self.name,
+            version=self.options.get("version"),
+            ignore=[*ignore, *([CONTEXT] if self.takes_context else [])],
+            depends_on=self.options.get("depends_on", ()),
+        )
+
+    def code_version(self) -> str:
+        """Dagster's code version: the code graph digest, which covers every helper."""
+        digest = self.signer.code().digest
+        version = self.signer.version
+        return f"{digest}+v{version}" if version else digest
+
+    def config_schema(self) -> dict[str, dg.Field]:
+        return {
+            param: dg.Field(dg.Any, default_value=default, is_required=False)
+            for param, default in self.config.items()
+        }
+
+    def arguments(
+        self,
+        upstream: UpstreamSignatures,
+        config: Mapping[str, Any],
+        store: Store,
+        context: object = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for the function: upstream results as ``Ref``s (loaded only if
+        it runs), config values, and the context."""
+        kwargs: dict[str, Any] = {CONTEXT: context} if self.takes_context else {}
+        for param, signature in upstream.items():
+            if isinstance(signature, str):
+                kwargs[param] = Ref(signature, store)
+            else:
+                kwargs[param] = {part: Ref(sig, store) for part, sig in sorted(signature.items())}
+        kwargs.update((param, config[param]) for param in self.config if param in config)
+        return kwargs
+
+    def tree(self, kwargs: Mapping[str, Any], partition: str | None) -> SignatureTree:
+        """The partition key enters the signature of partitioned assets only."""
+        extra = None if partition is None else {PARTITION: partition}
+        return self.signer.tree_for((), kwargs, extra)
+
+    def runner(self, name: str, store: Store) -> Cached[..., Any]:
+        """Runs and stores under ``name`` (one per partition); signing stays with ``signer``."""
+        return Cached(
+            _loading_partitions(self.fn),
+            name=name,
+            codec=self.options.get("codec"),
+            allow_pickle=self.options.get("allow_pickle"),
+            store=store,
+        )
+
+
+def _loading_partitions(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The core loads ``Ref`` arguments on a miss; this loads ``{partition: Ref}`` ones too."""
+
+    @functools.wraps(fn)
+    def run(**kwargs: Any) -> Any:
+        return fn(**{param: _load(value) for param, value in kwargs.items()})
+
+    return run
+
+
+def _load(value: Any) -> Any:
+    if isinstance(value, dict) and value and all(isinstance(v, Ref) for v in value.values()):
+        return {part: ref.load() for part, ref in value.items()}
+    return value

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.syntax import Syntax
 from rich.table import Table
+
 from skipwise import config, gc, graph, plan
 from skipwise.engine import latest_tree
 from skipwise.errors import SkipwiseError
@@ -152,7 +153,8 @@ def explain(
     found = {t.name: t for t in plan.discover(module)}
     if name not in found:
         raise SkipwiseError(f"{name!r} is not defined in {module.__name__}; pass --target")
-    changes = code_changes(stored.code, found[name].code())
+    current = found[name].code()
+    changes = code_changes(stored.code, current)
     console.print(f"[bold]{name}[/]  stored {stored.signature[:12]}")
     if not changes:
         console.print(
@@ -162,12 +164,12 @@ def explain(
         return
     for change in changes:
         console.print(f"[red]•[/] {change.describe()}")
-        _print_diff(change)
+        before = stored.code.source(change.subject) if change.old else ""
+        after = current.source(change.subject) if change.new else ""
+        _print_diff(change, before, after)
 
 
-def _print_diff(change: Change) -> None:
-    before = change.old.source if change.old else ""
-    after = change.new.source if change.new else ""
+def _print_diff(change: Change, before: str, after: str) -> None:
     if not before and not after:
         return
     diff = "".join(

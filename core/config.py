@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from skipwise.codegraph import Boundary
+from skipwise.boundary import Boundary
 from skipwise.errors import SkipwiseError
 from skipwise.store import Store, open_store
 

@@ -10,18 +10,21 @@ import re
 import threading
 import types
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from skipwise import config
-from skipwise.codegraph import CodeGraph, Walker, canonical_key, module_label
+from skipwise.boundary import canonical_key, module_label
+from skipwise.codegraph import CodeGraph
 from skipwise.errors import SkipwiseWarning, StoreError
 from skipwise.store import CorruptEntry, Manifest, Store, validate_name
 from skipwise.store.base import producer_info, unsaved_manifest
 from skipwise.store.codecs import choose_codec
 from skipwise.tree import ArgumentRecord, SignatureTree, diff, summarize
 from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
+from skipwise.walker import Walker, is_code
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,6 +67,10 @@ class Outcome(Generic[R]):
 # --- lineage: results remember the signature they were stored under -----------------------
 
 _lineage: dict[int, tuple[weakref.ref, str]] = {}
+# Lists, dicts, sets and tuples cannot be weakly referenced: keep the latest ones strongly (the
+# reference pins the id, so it cannot be reused). Scalars are shared objects and never tagged.
+_container_lineage: OrderedDict[int, tuple[object, str]] = OrderedDict()
+_CONTAINER_LINEAGE_LIMIT = 4096
 _lineage_lock = threading.Lock()
 
 
@@ -78,18 +85,30 @@ def _remember(value: object, signature: str) -> None:
     try:
         ref = weakref.ref(value, forget)
     except TypeError:
-        return  # ints, strings, tuples...: cheap to hash by value
+        if type(value) in (list, dict, set, tuple) and len(value):  # type: ignore[arg-type]
+            with _lineage_lock:
+                _container_lineage[key] = (value, signature)
+                _container_lineage.move_to_end(key)
+                while len(_container_lineage) > _CONTAINER_LINEAGE_LIMIT:
+                    _container_lineage.popitem(last=False)
+        return
     with _lineage_lock:
         _lineage[key] = (ref, signature)
 
 
 def lineage_of(obj: object) -> str | None:
-    """The signature a cached call returned ``obj`` under, if it did in this process."""
+    """The signature a cached call returned ``obj`` under, if it did in this process.
+
+    Results must not be mutated in place (the contract of ``functools.lru_cache`` too).
+    """
     if isinstance(obj, Ref):
         return obj.signature
     entry = _lineage.get(id(obj))
     if entry is not None and entry[0]() is obj:
         return entry[1]
+    held = _container_lineage.get(id(obj))
+    if held is not None and held[0] is obj:
+        return held[1]
     return None
 
 
@@ -97,16 +116,26 @@ def lineage_of(obj: object) -> str | None:
 
 
 def code_graph(
-    obj: Callable[..., Any], *, warn_dynamic: bool = True, depends_on: Iterable[object] = ()
+    obj: Callable[..., Any],
+    *,
+    warn_dynamic: bool = True,
+    depends_on: Iterable[object] = (),
+    walker: Walker | None = None,
 ) -> CodeGraph:
     """The code graph of a function (or class, partial, cached function).
 
     ``depends_on`` adds what the analysis cannot see: functions, modules, values, ``File``s.
+    Pass one ``walker`` (see :func:`signing_pass`) to sign many functions in one pass.
     """
     fn = obj.fn if isinstance(obj, Cached) else obj
     binding = canonical_key(fn) or _fallback_key(fn)
-    walker = Walker(config.boundary(), warn_dynamic=warn_dynamic)
+    walker = walker or Walker(config.boundary(), warn_dynamic=warn_dynamic)
     return walker.graph(fn, binding, declared=tuple(depends_on))
+
+
+def signing_pass(warn_dynamic: bool = True) -> Walker:
+    """A walker whose checks run once for all the graphs it builds (a plan, a DAG)."""
+    return Walker(config.boundary(), warn_dynamic=warn_dynamic)
 
 
 def _fallback_key(fn: object) -> str:
@@ -116,9 +145,7 @@ def _fallback_key(fn: object) -> str:
 
 
 def _argument_code_ref(obj: object, path: str) -> str | None:
-    from skipwise.codegraph import _is_code
-
-    if not _is_code(obj):
+    if not is_code(obj):
         return None
     module = getattr(obj, "__module__", None)
     if isinstance(obj, types.ModuleType):
@@ -203,10 +230,12 @@ class Cached(Generic[P, R]):
     def _pickle_allowed(self) -> bool:
         return self.allow_pickle if self.allow_pickle is not None else config.allow_pickle()
 
-    def code(self) -> CodeGraph:
+    def code(self, walker: Walker | None = None) -> CodeGraph:
         """The code graph, extended by ``depends_on``."""
         declared = bool(self.version) or bool(self.depends_on)
-        return code_graph(self.fn, warn_dynamic=not declared, depends_on=self.depends_on)
+        return code_graph(
+            self.fn, warn_dynamic=not declared, depends_on=self.depends_on, walker=walker
+        )
 
     def tree(self, *args: P.args, **kwargs: P.kwargs) -> SignatureTree:
         """The signature tree this call would have; nothing runs, nothing is read."""
@@ -317,16 +346,7 @@ class Cached(Generic[P, R]):
         return summarize(diff(previous, tree))
 
     def previous_tree(self, store: Store | None = None) -> SignatureTree | None:
-        store = store or self._store()
-        pointer = store.pointer(self.name)
-        if pointer is None:
-            return None
-        try:
-            manifest = store.manifest(pointer.signature)
-        except CorruptEntry:
-            return None
-        raw = store.tree(manifest) if manifest else None
-        return SignatureTree.from_dict(raw) if raw else None
+        return latest_tree(store or self._store(), self.name)
 
     def _advance_pointer(self, store: Store, signature: str) -> None:
         memo_key = (store.url, self.name)
@@ -343,6 +363,19 @@ class Cached(Generic[P, R]):
 
 
 _pointer_memo: dict[tuple[str, str], str] = {}
+
+
+def latest_tree(store: Store, name: str) -> SignatureTree | None:
+    """The signature tree of the latest result stored under ``name``."""
+    pointer = store.pointer(name)
+    if pointer is None:
+        return None
+    try:
+        manifest = store.manifest(pointer.signature)
+    except CorruptEntry:
+        return None
+    raw = store.tree(manifest) if manifest else None
+    return SignatureTree.from_dict(raw) if raw else None
 
 
 def _load_checked(store: Store, manifest: Manifest, pickle_allowed: bool | None = None) -> Any:

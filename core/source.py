@@ -10,7 +10,7 @@ import ast
 import linecache
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import blake3
 
@@ -23,13 +23,8 @@ class Definition:
     """A function, lambda or class found in a source file."""
 
     node: ast.AST
-    digest: str
     text: str
     line: int
-    # Dotted name chains the definition loads outside function bodies (class bodies, bases,
-    # decorators, defaults): resolved in the module's globals.
-    chains: frozenset[tuple[str, ...]] = field(default_factory=frozenset)
-    dynamic: tuple[str, ...] = ()
 
 
 class ModuleSource:
@@ -60,39 +55,7 @@ class ModuleSource:
         elif not candidates:
             return None
         node = candidates[-1]
-        if isinstance(node, ast.ClassDef):
-            return self._class_definition(node)
-        return Definition(
-            node=node,
-            digest=_dump_digest(node),
-            text=self.text_of(node),
-            line=_first_line(node),
-            chains=frozenset(_chains(_outer_expressions(node))),
-            dynamic=tuple(_dynamic_calls(node)),
-        )
-
-    def _class_definition(self, node: ast.ClassDef) -> Definition:
-        # Methods are hashed on their own and only when reachable; the rest of the body
-        # (class attributes, dataclass fields, enum members) belongs to the class.
-        body = [s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
-        shell = ast.ClassDef(
-            name=node.name,
-            bases=node.bases,
-            keywords=node.keywords,
-            body=body,
-            decorator_list=node.decorator_list,
-            type_params=[],
-        )
-        outer = [*node.bases, *node.keywords, *node.decorator_list]
-        for stmt in body:
-            outer += [n for n in ast.walk(stmt) if not isinstance(n, _FUNCTIONS)]
-        return Definition(
-            node=node,
-            digest=_dump_digest(shell),
-            text=self.text_of(node),
-            line=_first_line(node),
-            chains=frozenset(_chains(outer)),
-        )
+        return Definition(node=node, text=self.text_of(node), line=_first_line(node))
 
     def bindings(self, name: str) -> list[ast.stmt]:
         """Top-level statements that bind ``name`` (for globals that cannot be hashed by value)."""
@@ -154,10 +117,6 @@ def module_source(filename: str | None, module_globals: dict | None = None) -> M
     return source
 
 
-def _dump_digest(node: ast.AST) -> str:
-    return blake3.blake3(ast.dump(node, annotate_fields=False).encode()).hexdigest()
-
-
 def _first_line(node: ast.AST) -> int:
     decorators = getattr(node, "decorator_list", None)
     if decorators:
@@ -193,16 +152,6 @@ def _strip_docstrings(tree: ast.AST) -> None:
                 node.body = body[1:] or [ast.Pass()]
 
 
-def _outer_expressions(node: ast.AST) -> list[ast.AST]:
-    """Parts of a function definition evaluated where it is defined: decorators, defaults."""
-    if isinstance(node, ast.Lambda):
-        args = node.args
-        return [n for d in (*args.defaults, *args.kw_defaults) if d for n in ast.walk(d)]
-    args = node.args  # type: ignore[attr-defined]
-    roots = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]  # type: ignore[attr-defined]
-    return [n for root in roots for n in ast.walk(root)]
-
-
 def _chains(nodes) -> set[tuple[str, ...]]:
     """Dotted name chains (``m.CONST`` -> ("m", "CONST")) loaded by the given AST nodes."""
     nodes = list(nodes)
@@ -229,9 +178,10 @@ def _chains(nodes) -> set[tuple[str, ...]]:
 
 _DYNAMIC_BUILTINS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars"}
 _DYNAMIC_ATTRIBUTES = {"getattr", "setattr", "hasattr", "delattr"}
+DYNAMIC_NAMES = frozenset({*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, "import_module"})
 
 
-def _dynamic_calls(node: ast.AST) -> list[str]:
+def dynamic_calls(node: ast.AST) -> list[str]:
     """Calls whose targets static analysis cannot follow, as "line N: what"."""
     found = []
     for call in ast.walk(node):

@@ -20,6 +20,8 @@ def test_demo_reruns_exactly_the_dependants_of_the_edited_helper() -> None:
     assert "dependency taxi.helpers:is_rush_hour changed" in out  # plan, before running
     for step in ("taxi.trips", "taxi.cleaned", "taxi.fare_features"):
         row = next(
-            line for line in out.splitlines() if line.startswith(f"│ {step} ") and "computed" in line
+            line
+            for line in out.splitlines()
+            if line.startswith(f"│ {step} ") and "computed" in line
         )
         assert row.count("reused") == 2 and row.count("computed") == 1, row

@@ -13,4 +13,6 @@ import skipwise  # noqa: E402
 
 module_name, _, attr = target.partition(":")
 fn = getattr(importlib.import_module(module_name), attr)
-print(skipwise.signature(fn, *args))
+first = skipwise.signature(fn, *args)
+assert skipwise.signature(fn, *args) == first, "a warm signature must equal the cold one"
+print(first)

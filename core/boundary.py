@@ -1,0 +1,93 @@
+"""Where user code ends: which modules are inside signatures and how their objects are named."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import sys
+import sysconfig
+from pathlib import Path
+
+_MISSING = object()
+
+
+class Boundary:
+    """Decides which modules are user code (inside signatures) and which are external."""
+
+    def __init__(self, external: tuple[str, ...] = (), track_packages: bool = False):
+        self.external = ("skipwise", *external)
+        self.track_packages = track_packages
+        paths = sysconfig.get_paths()
+        # Standard library and installed packages; an editable install counts as user code.
+        self._outside = tuple(
+            {str(Path(paths[k]).resolve()) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        )
+        self._cache: dict[str, bool] = {}
+
+    def is_user_module(self, name: str | None) -> bool:
+        if not name:
+            return False
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = self._classify(name)
+        return cached
+
+    def _classify(self, name: str) -> bool:
+        top = name.partition(".")[0]
+        if top in sys.stdlib_module_names or top == "builtins":
+            return False
+        if any(name == p or name.startswith(p + ".") for p in self.external):
+            return False
+        module = sys.modules.get(name)
+        if module is None:
+            return False
+        filename = getattr(module, "__file__", None)
+        if filename is None:
+            return name == "__main__"  # a notebook or REPL session
+        resolved = str(Path(filename).resolve())
+        return not any(resolved.startswith(root + "/") for root in self._outside)
+
+    def is_user_type(self, t: type) -> bool:
+        return self.is_user_module(getattr(t, "__module__", None))
+
+    def package_version(self, module_name: str) -> str:
+        top = module_name.partition(".")[0]
+        if top in sys.stdlib_module_names or top == "builtins":
+            return "python-" + ".".join(map(str, sys.version_info[:2]))
+        return _distribution_version(top)
+
+
+@functools.cache
+def _distribution_version(top: str) -> str:
+    dists = importlib.metadata.packages_distributions().get(top, [])
+    versions = sorted({f"{d}=={importlib.metadata.version(d)}" for d in dists})
+    return ",".join(versions) or "unknown"
+
+
+def module_label(name: str) -> str:
+    """A module's name that does not depend on how it was started or where it lives on disk."""
+    if name != "__main__":
+        return name
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:
+        return spec.name
+    filename = getattr(main, "__file__", None)
+    return Path(filename).stem if filename else "__main__"
+
+
+def canonical_key(obj: object) -> str | None:
+    """``module:qualname`` when that path leads back to ``obj``, else None."""
+    module_name = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(module_name, str) or not isinstance(qualname, str) or "<" in qualname:
+        return None
+    target: object = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part, _MISSING)
+        except Exception:
+            return None
+        if target is _MISSING:
+            return None
+    return f"{module_label(module_name)}:{qualname}" if target is obj else None

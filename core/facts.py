@@ -1,0 +1,194 @@
+"""Facts about one code object, computed once per process: what it loads and what it is.
+
+Both come from the compiled code, which the running function already has, so signing needs no
+parsing. What a function *is*: its bytecode, constants and names, without the line table, the
+first line number, the file name and the docstring, so comments, docstrings, formatting, code
+added elsewhere in the file and the checkout's location never count. What it *loads*: global
+name chains (``LOAD_GLOBAL`` then attribute loads), which bytecode tells from locals exactly.
+Source text is read only to show a diff.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import blake3
+
+from skipwise import source as _source
+from skipwise.boundary import module_label
+from skipwise.values import ValueHasher
+
+# 3.14 marks docstrings with a flag; before, a function's first constant is its docstring or None.
+_CO_HAS_DOCSTRING = 0x4000000
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    digest: str
+    location: str
+    chains: tuple[tuple[str, ...], ...]  # global name chains, in bytecode order
+    imports: tuple[tuple[str, int, tuple[str, ...]], ...]  # (module, level, from-names)
+    attr_names: frozenset[str]
+    mutated: frozenset[str]  # globals and closure names this code mutates: state, not input
+    dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
+
+
+_facts: dict[int, tuple[types.CodeType, FunctionFacts]] = {}
+
+
+def function_facts(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
+    entry = _facts.get(id(code))
+    if entry is not None and entry[0] is code:
+        return entry[1]
+    facts = _scan(code, module_globals)
+    _facts[id(code)] = (code, facts)
+    return facts
+
+
+def function_source(code: types.CodeType, module_globals: dict | None) -> str:
+    """The function's source text, for diffs; empty when the file is gone or changed."""
+    module_src = _source.module_source(code.co_filename, module_globals)
+    definition = (
+        module_src.definition(code.co_qualname, code.co_firstlineno) if module_src else None
+    )
+    return definition.text if definition else ""
+
+
+def class_source(cls: type) -> str:
+    """A class's source text, for diffs; empty when it cannot be found."""
+    module = sys.modules.get(cls.__module__)
+    module_src = _source.module_source(
+        getattr(module, "__file__", None), vars(module) if module else None
+    )
+    definition = module_src.definition(cls.__qualname__, None) if module_src else None
+    return definition.text if definition else ""
+
+
+def location_text(module_globals: dict | None, line: int | None) -> str:
+    name = (module_globals or {}).get("__name__") or "?"
+    return f"{module_label(name)}:{line}" if line else module_label(name)
+
+
+def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _nested_code(const)
+
+
+def code_digest(code: types.CodeType) -> str:
+    h = blake3.blake3()
+    hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
+    for co in _nested_code(code):
+        consts = [c for c in co.co_consts if not isinstance(c, types.CodeType)]
+        if _has_docstring(co):
+            consts[0] = None
+        h.update(co.co_code)
+        h.update(repr((co.co_name, co.co_names, co.co_varnames, co.co_freevars)).encode())
+        h.update(repr((co.co_cellvars, co.co_argcount, co.co_posonlyargcount)).encode())
+        h.update(repr((co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)).encode())
+        h.update(co.co_exceptiontable)
+        hasher.feed(h, tuple(consts), "co_consts")
+    return h.hexdigest()
+
+
+def _has_docstring(co: types.CodeType) -> bool:
+    if sys.version_info >= (3, 14):
+        return bool(co.co_flags & _CO_HAS_DOCSTRING)
+    is_function = not co.co_name.startswith("<") or co.co_name == "<lambda>"
+    return is_function and bool(co.co_consts) and isinstance(co.co_consts[0], str)
+
+
+_MUTATORS = frozenset(
+    [
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "popitem",
+        "clear",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "sort",
+        "reverse",
+        "__setitem__",
+        "__delitem__",
+    ]
+)
+_OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
+_SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
+
+
+def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
+    chains: dict[tuple[str, ...], None] = {}
+    imports: list[tuple[str, int, list[str]]] = []
+    names: set[str] = set()
+    mutated: set[str] = set()
+    for co in _nested_code(code):
+        names.update(co.co_names)
+        names.update(c for c in co.co_consts if isinstance(c, str) and c.isidentifier())
+        instructions = list(dis.get_instructions(co))
+        chain: list[str] | None = None
+        for i, ins in enumerate(instructions):
+            op = ins.opname
+            if op in ("LOAD_ATTR", "LOAD_METHOD") and chain is not None:
+                chain.append(ins.argval)
+                continue
+            if chain is not None:
+                chains[tuple(chain)] = None
+                chain = None
+            if op in ("LOAD_GLOBAL", "LOAD_NAME"):
+                chain = [ins.argval]
+            _note_mutation(instructions, i, co, mutated)
+            if op == "IMPORT_NAME":
+                level = instructions[i - 2].argval if i >= 2 else 0
+                imports.append((ins.argval, level if isinstance(level, int) else 0, []))
+            elif op == "IMPORT_FROM" and imports:
+                imports[-1][2].append(ins.argval)
+        if chain is not None:
+            chains[tuple(chain)] = None
+    return FunctionFacts(
+        digest=code_digest(code),
+        location=location_text(module_globals, code.co_firstlineno),
+        chains=tuple(chains),
+        imports=tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports),
+        attr_names=frozenset(names),
+        mutated=frozenset(mutated),
+        dynamic=_dynamic(code, module_globals, names),
+    )
+
+
+def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str]) -> tuple[str, ...]:
+    """Calls analysis cannot follow; the source is parsed only for code that names one."""
+    if not names & _source.DYNAMIC_NAMES:
+        return ()
+    module_src = _source.module_source(code.co_filename, module_globals)
+    definition = (
+        module_src.definition(code.co_qualname, code.co_firstlineno) if module_src else None
+    )
+    if definition is None:
+        used = sorted(names & _source.DYNAMIC_NAMES)
+        return (f"a call to {', '.join(used)} (no source to check)",)
+    return tuple(dict.fromkeys(_source.dynamic_calls(definition.node)))
+
+
+def _note_mutation(instructions: list[dis.Instruction], i: int, co: types.CodeType, out: set[str]):
+    ins = instructions[i]
+    op = ins.opname
+    if op in _OUTER_LOADS and i + 1 < len(instructions):
+        following = instructions[i + 1]
+        if following.opname in ("LOAD_ATTR", "LOAD_METHOD") and following.argval in _MUTATORS:
+            out.add(ins.argval)
+    elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
+        container, key = instructions[i - 2], instructions[i - 1]
+        if container.opname in _OUTER_LOADS and key.opname in _SIMPLE_LOADS:
+            out.add(container.argval)
+    elif op in ("STORE_GLOBAL", "STORE_DEREF") and ins.argval not in co.co_cellvars:
+        out.add(ins.argval)

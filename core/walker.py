@@ -1,0 +1,658 @@
+"""Builds the code graph of a function: everything in user code it can reach.
+
+Names are resolved in the function's globals and closure at the time of the call, so a rebound
+global is seen. The walk follows user code only; standard-library and installed packages become
+``external`` nodes. Methods of a class are included when reachable: dunder methods always,
+others when their name is loaded as an attribute (or appears as a string constant, for
+``getattr(x, "name")``) anywhere in the reachable code, a fixpoint, since a newly included
+method can make more names reachable.
+
+Processing an object (hashing its AST, its defaults, its value) is remembered in a process-wide
+cache together with the objects it resolved and checks that they still hold: the same
+``__code__``, defaults and closure cells, the same object behind every global name and module
+attribute it read, the same class dictionary. Mutable values are rehashed on every use. A warm
+signature therefore only re-checks; a batch of signatures (a plan, a DAG) shares the work, while
+each root's graph stays independent of what else was signed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import importlib
+import importlib.util
+import sys
+import types
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import blake3
+
+from skipwise import source as _source
+from skipwise.boundary import Boundary, canonical_key, module_label
+from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
+from skipwise.errors import SkipwiseWarning
+from skipwise.facts import class_source, function_facts, function_source, location_text
+from skipwise.values import ValueHasher
+
+_MISSING = object()
+Check = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class _Child:
+    label: str
+    obj: object
+    binding: str
+    state: bool = False
+
+    def same_as(self, other: _Child) -> bool:
+        return (self.label, self.binding, self.state) == (
+            other.label,
+            other.binding,
+            other.state,
+        ) and self.obj is other.obj
+
+
+@dataclass
+class _Entry:
+    """What processing one object produced, and the checks that say it still holds."""
+
+    kind: str
+    digest: str
+    children: tuple[_Child, ...] = ()
+    source: str = ""
+    text: Callable[[], str] | None = None  # source read on demand, for diffs
+    location: str = ""
+    attr_names: frozenset[str] = frozenset()
+    members: tuple[tuple[str, object], ...] = ()  # a class's methods, included when reachable
+    checks: tuple[Check, ...] = ()
+    rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
+    warnings: tuple[str, ...] = ()
+    validated: int = -1
+
+    def holds(self, epoch: int) -> bool:
+        if self.validated == epoch:
+            return True
+        if self.rebuild is not None:
+            fresh = self.rebuild()
+            same = fresh.digest == self.digest and len(fresh.children) == len(self.children)
+            if not (
+                same
+                and all(a.same_as(b) for a, b in zip(fresh.children, self.children, strict=True))
+            ):
+                return False
+        if not all(check() for check in self.checks):
+            return False
+        self.validated = epoch
+        return True
+
+
+class _Unbound:
+    """Stands for a global name that is not defined (yet): defining it changes the graph."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+_unbound: dict[str, _Unbound] = {}
+
+
+class _Cache:
+    """Processed objects by (id, key, state); objects are pinned so ids are not reused."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, str, bool], tuple[object, _Entry]] = {}
+        self.graphs: dict[tuple[int, str], tuple[object, CodeGraph, list[_Entry]]] = {}
+        self.epoch = 0
+
+
+_caches: weakref.WeakKeyDictionary[Boundary, _Cache] = weakref.WeakKeyDictionary()
+
+
+def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
+    """Start a signing pass: checks run at most once per entry per pass."""
+    cache = _caches.get(boundary)
+    if cache is None:
+        cache = _caches[boundary] = _Cache()
+    cache.epoch += 1
+    return cache, cache.epoch
+
+
+_warned: set[str] = set()
+
+
+class Walker:
+    """Builds the :class:`CodeGraph` of roots within one signing pass."""
+
+    def __init__(self, boundary: Boundary, *, warn_dynamic: bool = True, cache=None, epoch=None):
+        self.boundary = boundary
+        self.warn_dynamic = warn_dynamic
+        if cache is None:
+            cache, epoch = new_epoch(boundary)
+        self.cache: _Cache = cache
+        self.epoch: int = epoch  # type: ignore[assignment]
+
+    def graph(self, root: object, binding: str, declared: tuple[object, ...] = ()) -> CodeGraph:
+        memo_key = (id(root), binding)
+        if not declared:
+            hit = self.cache.graphs.get(memo_key)
+            if hit is not None and hit[0] is root and all(e.holds(self.epoch) for e in hit[2]):
+                self._emit(hit[1].warnings)
+                return hit[1]
+        walk = _Walk(self)
+        graph = walk.run(root, binding, declared)
+        if not declared:
+            self.cache.graphs[memo_key] = (root, graph, walk.entries)
+        self._emit(graph.warnings)
+        return graph
+
+    def _emit(self, messages: Iterable[str]) -> None:
+        if not self.warn_dynamic:
+            return
+        for message in messages:
+            if message.startswith("skipwise cannot follow") and message not in _warned:
+                _warned.add(message)
+                warnings.warn(message, SkipwiseWarning, stacklevel=5)
+
+    def entry(self, obj: object, key: str, state: bool, kind: str) -> _Entry:
+        cache_key = (id(obj), key, state)
+        cached = self.cache.entries.get(cache_key)
+        if cached is not None and cached[0] is obj and cached[1].holds(self.epoch):
+            return cached[1]
+        made = _make_entry(self, obj, key, kind)
+        made.validated = self.epoch
+        self.cache.entries[cache_key] = (obj, made)
+        return made
+
+
+class _Walk:
+    """One root's walk: assigns keys (first binding wins) and links entries into nodes."""
+
+    def __init__(self, walker: Walker):
+        self.walker = walker
+        self.boundary = walker.boundary
+        self.keys: dict[int, str] = {}
+        self.pins: list[object] = []
+        self.nodes: dict[str, CodeNode] = {}
+        self.entries: list[_Entry] = []
+        self.queue: deque[tuple[object, str, bool, str]] = deque()
+        self.attr_names: set[str] = set()
+        self.classes: dict[str, _Entry] = {}
+        self.members: dict[str, dict[str, str]] = {}
+        self.warnings: list[str] = []
+        self.texts: dict[str, Callable[[], str]] = {}
+
+    def run(self, root: object, binding: str, declared: tuple[object, ...]) -> CodeGraph:
+        root_key = self.visit(root, binding)
+        self.drain()
+        extra = {
+            f"depends_on[{i}]": self.visit(dep, f"{root_key}/depends_on[{i}]")
+            for i, dep in enumerate(declared)
+        }
+        self.drain()
+        self._include_reachable_methods()
+        for key, refs in ((root_key, extra), *self.members.items()):
+            if refs:
+                node = self.nodes[key]
+                self.nodes[key] = CodeNode(
+                    key, node.kind, node.digest, {**node.refs, **refs}, node.source, node.location
+                )
+        return CodeGraph(
+            root_key, graph_digest(self.nodes), dict(self.nodes), tuple(self.warnings), self.texts
+        )
+
+    def visit(self, obj: object, binding: str, state: bool = False) -> str:
+        known = self.keys.get(id(obj))
+        if known is not None:
+            return known
+        self.pins.append(obj)
+        kind, target, key = _classify(self.boundary, obj, binding, state)
+        if target is not obj:
+            key = self.visit(target, binding, state)
+        elif kind == "external":
+            if key not in self.nodes:
+                version = (
+                    self.boundary.package_version(_module_name(obj))
+                    if self.boundary.track_packages
+                    else ""
+                )
+                self.nodes[key] = CodeNode(key, "external", version, {})
+        else:
+            self.queue.append((obj, key, state, kind))
+        self.keys[id(obj)] = key
+        return key
+
+    def drain(self) -> None:
+        while self.queue:
+            obj, key, state, kind = self.queue.popleft()
+            entry = self.walker.entry(obj, key, state, kind)
+            self.entries.append(entry)
+            refs = {c.label: self.visit(c.obj, c.binding, c.state) for c in entry.children}
+            self.nodes[key] = CodeNode(
+                key, entry.kind, entry.digest, refs, entry.source, entry.location
+            )
+            self.attr_names |= entry.attr_names
+            self.warnings += entry.warnings
+            if entry.text is not None:
+                self.texts[key] = entry.text
+            if entry.members:
+                self.classes[key] = entry
+                self.members.setdefault(key, {})
+
+    def _include_reachable_methods(self) -> None:
+        done: set[tuple[str, str]] = set()
+        changed = True
+        while changed:
+            changed = False
+            for key, entry in list(self.classes.items()):
+                for name, member in entry.members:
+                    if (key, name) in done:
+                        continue
+                    dunder = name.startswith("__") and name.endswith("__")
+                    if not dunder and name not in self.attr_names:
+                        continue
+                    done.add((key, name))
+                    self.members[key]["member:" + name] = self.visit(member, f"{key}.{name}")
+                    self.drain()
+                    changed = True
+
+
+# --- what an object is, and its key ------------------------------------------------------
+
+
+def _classify(
+    boundary: Boundary, obj: object, binding: str, state: bool
+) -> tuple[str, object, str]:
+    """(kind, object to process instead, key)."""
+    if state and not is_code(obj):
+        return "state", obj, binding
+    inner = _unwrap(obj)
+    if inner is not obj:
+        return "alias", inner, binding
+    if isinstance(obj, _Unbound):
+        return "unbound", obj, obj.key
+    if isinstance(obj, types.FunctionType):
+        if not boundary.is_user_module(obj.__module__):
+            return "external", obj, _external_key(obj)
+        return "function", obj, canonical_key(obj) or binding
+    if isinstance(obj, type):
+        if not boundary.is_user_type(obj):
+            return "external", obj, _external_key(obj)
+        return "class", obj, canonical_key(obj) or binding
+    if isinstance(obj, types.ModuleType):
+        if not boundary.is_user_module(obj.__name__):
+            return "external", obj, _external_key(obj)
+        return "module", obj, f"module:{module_label(obj.__name__)}"
+    if isinstance(obj, functools.partial):
+        return "partial", obj, binding
+    if isinstance(obj, types.MethodType | property) or (
+        callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING
+    ):
+        return "wrapper", obj, binding
+    if isinstance(obj, types.BuiltinFunctionType | types.BuiltinMethodType):
+        return "external", obj, _external_key(obj)
+    return "constant", obj, binding
+
+
+def _unwrap(obj: object) -> object:
+    """What an object stands for: a cached function its function, a staticmethod its function."""
+    inner = getattr(type(obj), "__skipwise_wraps__", None)
+    if isinstance(inner, str):
+        return getattr(obj, inner)
+    if isinstance(obj, staticmethod | classmethod):
+        return obj.__func__
+    if isinstance(obj, functools.cached_property):
+        return obj.func
+    return obj
+
+
+def _module_name(obj: object) -> str:
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    return getattr(obj, "__module__", None) or "builtins"
+
+
+def _external_key(obj: object) -> str:
+    """Third-party or standard-library code: named precisely, never walked into."""
+    if isinstance(obj, types.ModuleType):
+        return f"external:{obj.__name__}"
+    qualname = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"external:{_module_name(obj)}.{qualname}"
+
+
+def is_code(obj: object) -> bool:
+    return (
+        isinstance(
+            obj,
+            types.FunctionType
+            | type
+            | types.ModuleType
+            | functools.partial
+            | types.MethodType
+            | types.BuiltinFunctionType
+            | staticmethod
+            | classmethod
+            | property
+            | functools.cached_property,
+        )
+        or _unwrap(obj) is not obj
+        or (callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING)
+    )
+
+
+def _is_member_code(value: object) -> bool:
+    return isinstance(
+        value,
+        types.FunctionType | staticmethod | classmethod | property | functools.cached_property,
+    )
+
+
+def _frozen(value: object, depth: int = 0) -> bool:
+    """Whether a value cannot change without being replaced (so identity checks suffice)."""
+    if depth > 20:
+        return False
+    if value is None or type(value) in _FROZEN_TYPES or is_code(value):
+        return True
+    if type(value) in (tuple, frozenset):
+        return all(_frozen(v, depth + 1) for v in value)  # type: ignore[attr-defined]
+    import enum
+
+    return isinstance(value, enum.Enum)
+
+
+_FROZEN_TYPES = {bool, int, float, complex, str, bytes, range}
+
+
+def _safe_getattr(obj: object, name: str) -> Any:
+    try:
+        return getattr(obj, name, _MISSING)
+    except Exception:
+        return _MISSING
+
+
+def _short_repr(obj: object, limit: int = 2000) -> str:
+    try:
+        text = repr(obj)
+    except Exception:
+        return f"<{type(obj).__qualname__}>"
+    if " at 0x" in text:
+        return f"<{type(obj).__qualname__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _digest(*parts: str) -> str:
+    return blake3.blake3("\0".join(parts).encode()).hexdigest()
+
+
+# --- processing one object ---------------------------------------------------------------
+
+
+def _make_entry(walker: Walker, obj: Any, key: str, kind: str) -> _Entry:
+    builder = _Builder(walker.boundary, key)
+    return {
+        "function": builder.function,
+        "class": builder.klass,
+        "module": builder.module,
+        "partial": builder.partial,
+        "wrapper": builder.wrapper,
+        "constant": builder.constant,
+        "state": builder.state,
+        "unbound": builder.unbound,
+    }[kind](obj)
+
+
+class _Builder:
+    """Processes one object into an :class:`_Entry`, recording what it read."""
+
+    def __init__(self, boundary: Boundary, key: str):
+        self.boundary = boundary
+        self.key = key
+        self.children: list[_Child] = []
+        self.checks: list[Check] = []
+        self.warnings: list[str] = []
+
+    def _lookup(self, scope: dict, name: str) -> object:
+        value = scope.get(name, _MISSING)
+        self.checks.append(lambda: scope.get(name, _MISSING) is value)
+        return value
+
+    def _attribute(self, owner: object, name: str) -> object:
+        value = _safe_getattr(owner, name)
+        self.checks.append(lambda: _safe_getattr(owner, name) is value)
+        return value
+
+    def chain(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state=False):
+        """Resolve ``a.b.c`` through modules; the object reached becomes a child."""
+        name = chain[0]
+        obj = self._lookup(scope, name)
+        if obj is _MISSING:
+            if hasattr(builtins, name):
+                return  # builtins are outside every signature
+            key = f"unbound:{module_label(module_name)}:{name}"
+            obj = _unbound.setdefault(key, _Unbound(key))
+            self.children.append(_Child(label, obj, key))
+            return
+        owner = module_name
+        for attr in chain[1:]:
+            if not isinstance(obj, types.ModuleType) or not self.boundary.is_user_module(
+                obj.__name__
+            ):
+                break
+            nxt = self._attribute(obj, attr)
+            if nxt is _MISSING:
+                break
+            owner, name, obj = obj.__name__, attr, nxt
+        binding = f"{module_label(owner)}:{name}"
+        self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
+
+    def values(self, value: object, label: str) -> tuple[str, list[str]]:
+        """Digest of a value; code inside it becomes children (stood for by their path)."""
+
+        def code_ref(obj: object, path: str) -> str | None:
+            if not is_code(obj):
+                return None
+            self.children.append(_Child(f"{label}:{path.removeprefix(self.key)}", obj, path))
+            return path
+
+        hasher = ValueHasher(
+            strict=False, code_ref=code_ref, is_user_type=self.boundary.is_user_type
+        )
+        return hasher.digest(value, self.key), hasher.opaque
+
+    def entry(self, kind: str, digest: str, **more: Any) -> _Entry:
+        more["warnings"] = (*more.get("warnings", ()), *self.warnings)
+        return _Entry(kind, digest, tuple(self.children), checks=tuple(self.checks), **more)
+
+    # --- kinds --------------------------------------------------------------------------
+
+    def function(self, fn: types.FunctionType) -> _Entry:
+        code, defaults, kwdefaults, closure = (
+            fn.__code__,
+            fn.__defaults__,
+            fn.__kwdefaults__,
+            fn.__closure__,
+        )
+        self.checks.append(
+            lambda: (
+                fn.__code__ is code
+                and fn.__defaults__ is defaults
+                and fn.__kwdefaults__ is kwdefaults
+            )
+        )
+        facts = function_facts(code, fn.__globals__)
+        module_name = fn.__globals__.get("__name__", fn.__module__)
+        for chain in facts.chains:
+            self.chain(
+                fn.__globals__, chain, module_name, ".".join(chain), chain[0] in facts.mutated
+            )
+        for module, level, names in facts.imports:
+            self._import(module, level, names, fn.__globals__)
+        for name, cell in zip(code.co_freevars, closure or (), strict=True):
+            value = _cell_contents(cell)
+            self.checks.append(lambda cell=cell, value=value: _cell_contents(cell) is value)
+            if value is not _MISSING:
+                self.children.append(
+                    _Child("closure:" + name, value, f"{self.key}/{name}", name in facts.mutated)
+                )
+        # Defaults by value, and attributes set on the function (by decorators, say).
+        attributes = {k: v for k, v in vars(fn).items() if not k.startswith("__")}
+        self.checks.append(lambda: _same_items(vars(fn), attributes, skip_dunder=True))
+        extra = (defaults or (), kwdefaults or {}, attributes)
+        extra_digest = ""
+        if defaults or kwdefaults or attributes:
+            extra_digest, _ = self.values(extra, "default")
+        mutable = not _frozen(
+            (*(defaults or ()), *(kwdefaults or {}).values(), *attributes.values())
+        )
+        messages = tuple(
+            f"skipwise cannot follow {what} in {self.key} ({facts.location.rpartition(':')[0]}); "
+            "declare what it reaches with depends_on=[...] or bump version="
+            for what in facts.dynamic
+        )
+        return self.entry(
+            "function",
+            _digest(facts.digest, extra_digest),
+            text=lambda: function_source(code, fn.__globals__),
+            location=facts.location,
+            attr_names=facts.attr_names,
+            warnings=messages,
+            rebuild=(lambda: _Builder(self.boundary, self.key).function(fn)) if mutable else None,
+        )
+
+    def _import(self, module: str, level: int, names: tuple[str, ...], scope: dict) -> None:
+        try:
+            absolute = importlib.util.resolve_name("." * level + module, scope.get("__package__"))
+            imported = importlib.import_module(absolute)
+        except Exception:
+            return  # the body's own import will fail the same way when it runs
+        self.checks.append(lambda: sys.modules.get(absolute) is imported)
+        if not names:
+            self.children.append(_Child("import " + absolute, imported, absolute))
+            return
+        for name in names:
+            self.chain(vars(imported), (name,), absolute, f"from {absolute} import {name}")
+
+    def klass(self, cls: type) -> _Entry:
+        """A class is what its body produced: attributes, annotations, bases, metaclass.
+
+        Methods are separate nodes, included only when reachable.
+        """
+        bases, snapshot, meta = cls.__bases__, dict(vars(cls)), type(cls)
+        self.checks.append(
+            lambda: (
+                cls.__bases__ is bases and type(cls) is meta and _same_items(vars(cls), snapshot)
+            )
+        )
+        for base in bases:
+            if base is not object:
+                self.children.append(_Child("base:" + base.__qualname__, base, f"{self.key}/base"))
+        if meta is not type:
+            self.children.append(_Child("metaclass", meta, f"{self.key}/metaclass"))
+        attributes = {
+            name: value
+            for name, value in snapshot.items()
+            if not _is_member_code(value) and not (name.startswith("_") and name.endswith("_"))
+        }
+        attributes["__annotations__"] = snapshot.get("__annotations__", {})
+        values, _ = self.values(attributes, "attr")
+        members = tuple((n, v) for n, v in snapshot.items() if _is_member_code(v))
+        module_globals = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
+        return self.entry(
+            "class",
+            values,
+            text=lambda: class_source(cls),
+            location=location_text(module_globals, None),
+            members=members,
+            rebuild=None
+            if _frozen(tuple(attributes.values()))
+            else (lambda: _Builder(self.boundary, self.key).klass(cls)),
+        )
+
+    def module(self, module: types.ModuleType) -> _Entry:
+        filename = getattr(module, "__file__", None)
+        src = _source.module_source(filename, vars(module))
+        self.checks.append(lambda: _source.module_source(filename, vars(module)) is src)
+        digest = src.statements_digest(list(src.tree.body))[0] if src else ""
+        return self.entry("module", digest)
+
+    def partial(self, obj: functools.partial) -> _Entry:
+        func, args, keywords = obj.func, obj.args, obj.keywords
+        self.checks.append(
+            lambda: obj.func is func and obj.args is args and obj.keywords is keywords
+        )
+        self.children.append(_Child("func", func, f"{self.key}/func"))
+        digest, _ = self.values((args, keywords), "arg")
+        frozen = _frozen(args) and _frozen(tuple(keywords.values()))
+        rebuild = None if frozen else (lambda: _Builder(self.boundary, self.key).partial(obj))
+        return self.entry("partial", digest, rebuild=rebuild)
+
+    def wrapper(self, obj: object) -> _Entry:
+        if isinstance(obj, types.MethodType):
+            names = ("__func__", "__self__")
+        elif isinstance(obj, property):
+            names = tuple(n for n in ("fget", "fset", "fdel") if getattr(obj, n) is not None)
+        else:
+            names = ("__wrapped__",)
+        for name in names:
+            self.children.append(_Child(name, self._attribute(obj, name), f"{self.key}/{name}"))
+        kind_name = type(obj).__module__ + "." + type(obj).__qualname__
+        return self.entry("wrapper", _digest(kind_name))
+
+    def constant(self, obj: object) -> _Entry:
+        digest, opaque = self.values(obj, "value")
+        source = _short_repr(obj)
+        if opaque:
+            digest, source = self._by_statement(obj, digest, opaque, source)
+        rebuild = (
+            None if _frozen(obj) else (lambda: _Builder(self.boundary, self.key).constant(obj))
+        )
+        return self.entry("constant", digest, source=source, rebuild=rebuild)
+
+    def _by_statement(self, obj: object, digest: str, opaque: list[str], source: str):
+        """Part of the value cannot be hashed by content: hash the statements binding it."""
+        module_name, _, name = self.key.partition(":")
+        module = sys.modules.get(module_name)
+        module_globals = vars(module) if module else None
+        src = _source.module_source(getattr(module, "__file__", None), module_globals)
+        statements = src.bindings(name) if src and "/" not in name else []
+        if not statements:
+            self.warnings.append(
+                f"{self.key} holds {', '.join(sorted(set(opaque)))}, which skipwise cannot hash "
+                "by content; register a hasher or bump version= when it changes"
+            )
+            return digest, source
+        statement_digest, text, chains = src.statements_digest(statements)
+        for chain in sorted(chains):
+            if chain[0] != name:
+                self.chain(module_globals, chain, module_name, "=" + ".".join(chain))
+        return _digest(digest, statement_digest), text
+
+    def state(self, obj: object) -> _Entry:
+        t = type(obj)
+        self.checks.append(lambda: type(obj) is t)
+        return self.entry("state", _digest(t.__module__ + "." + t.__qualname__))
+
+    def unbound(self, obj: _Unbound) -> _Entry:
+        return self.entry("unbound", "")
+
+
+def _cell_contents(cell: types.CellType) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+def _same_items(current: Any, snapshot: dict[str, object], skip_dunder: bool = False) -> bool:
+    if skip_dunder:
+        current = {k: v for k, v in current.items() if not k.startswith("__")}
+    if len(current) != len(snapshot):
+        return False
+    return all(current.get(k, _MISSING) is v for k, v in snapshot.items())

@@ -93,13 +93,13 @@ def main() -> None:
         from skipwise.engine import code_graph, signing_pass
 
         started = time.perf_counter()
-        walker = signing_pass()
-        digests = [code_graph(fn, walker=walker).digest for fn in functions]
+        with signing_pass():
+            digests = [code_graph(fn).digest for fn in functions]
         cold = time.perf_counter() - started
 
         started = time.perf_counter()
-        walker = signing_pass()
-        again = [code_graph(fn, walker=walker).digest for fn in functions]
+        with signing_pass():
+            again = [code_graph(fn).digest for fn in functions]
         warm = time.perf_counter() - started
         assert digests == again and len(set(digests)) == len(functions)
     print(f"{len(functions)} functions in {MODULES} modules")

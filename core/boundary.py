@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import sys
 import sysconfig
 from pathlib import Path
@@ -64,8 +65,14 @@ def _distribution_version(top: str) -> str:
     return ",".join(versions) or "unknown"
 
 
+# Airflow's DAG processor imports a DAG file as ``unusual_prefix_<sha1 of its path>_<stem>``.
+_AIRFLOW_DAG_MODULE = re.compile(r"unusual_prefix_[0-9a-f]{40}_")
+
+
 def module_label(name: str) -> str:
     """A module's name that does not depend on how it was started or where it lives on disk."""
+    if name.startswith("unusual_prefix_"):
+        return _AIRFLOW_DAG_MODULE.sub("", name, count=1)
     if name != "__main__":
         return name
     main = sys.modules.get("__main__")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -11,7 +12,7 @@ import threading
 import types
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
@@ -115,27 +116,32 @@ def lineage_of(obj: object) -> str | None:
 # --- code and argument digests ------------------------------------------------------------
 
 
+_signing_pass: contextvars.ContextVar[Walker | None] = contextvars.ContextVar(
+    "skipwise_signing_pass", default=None
+)
+
+
+@contextlib.contextmanager
+def signing_pass() -> Iterator[None]:
+    """Within this block, code graphs share their analysis: a plan, a DAG, a batch."""
+    token = _signing_pass.set(Walker(config.boundary()))
+    try:
+        yield
+    finally:
+        _signing_pass.reset(token)
+
+
 def code_graph(
-    obj: Callable[..., Any],
-    *,
-    warn_dynamic: bool = True,
-    depends_on: Iterable[object] = (),
-    walker: Walker | None = None,
+    obj: Callable[..., Any], *, warn_dynamic: bool = True, depends_on: Iterable[object] = ()
 ) -> CodeGraph:
     """The code graph of a function (or class, partial, cached function).
 
     ``depends_on`` adds what the analysis cannot see: functions, modules, values, ``File``s.
-    Pass one ``walker`` (see :func:`signing_pass`) to sign many functions in one pass.
     """
     fn = obj.fn if isinstance(obj, Cached) else obj
     binding = canonical_key(fn) or _fallback_key(fn)
-    walker = walker or Walker(config.boundary(), warn_dynamic=warn_dynamic)
-    return walker.graph(fn, binding, declared=tuple(depends_on))
-
-
-def signing_pass(warn_dynamic: bool = True) -> Walker:
-    """A walker whose checks run once for all the graphs it builds (a plan, a DAG)."""
-    return Walker(config.boundary(), warn_dynamic=warn_dynamic)
+    walker = _signing_pass.get() or Walker(config.boundary())
+    return walker.graph(fn, binding, tuple(depends_on), warn_dynamic)
 
 
 def _fallback_key(fn: object) -> str:
@@ -230,12 +236,10 @@ class Cached(Generic[P, R]):
     def _pickle_allowed(self) -> bool:
         return self.allow_pickle if self.allow_pickle is not None else config.allow_pickle()
 
-    def code(self, walker: Walker | None = None) -> CodeGraph:
+    def code(self) -> CodeGraph:
         """The code graph, extended by ``depends_on``."""
         declared = bool(self.version) or bool(self.depends_on)
-        return code_graph(
-            self.fn, warn_dynamic=not declared, depends_on=self.depends_on, walker=walker
-        )
+        return code_graph(self.fn, warn_dynamic=not declared, depends_on=self.depends_on)
 
     def tree(self, *args: P.args, **kwargs: P.kwargs) -> SignatureTree:
         """The signature tree this call would have; nothing runs, nothing is read."""

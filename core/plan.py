@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from skipwise.codegraph import CodeGraph
-from skipwise.engine import Cached, latest_tree
+from skipwise.engine import Cached, latest_tree, signing_pass
 from skipwise.graph import GraphNode, StatusGraph
 from skipwise.store import Store
 from skipwise.tree import Change, code_changes
@@ -141,7 +141,13 @@ def make_plan(
     title: str,
     progress: Callable[[str], None] | None = None,
 ) -> Plan:
-    targets = list(targets)
+    with signing_pass():
+        return _make_plan(list(targets), store, title, progress)
+
+
+def _make_plan(
+    targets: list[Target], store: Store, title: str, progress: Callable[[str], None] | None
+) -> Plan:
     items: dict[str, PlanItem] = {}
     upstream_signatures: dict[str, set[str]] = {}
     for target in targets:

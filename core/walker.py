@@ -128,38 +128,40 @@ def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
 _warned: set[str] = set()
 
 
+def _emit(messages: Iterable[str]) -> None:
+    """Warn once per process about code the analysis cannot follow."""
+    for message in messages:
+        if message.startswith("skipwise cannot follow") and message not in _warned:
+            _warned.add(message)
+            warnings.warn(message, SkipwiseWarning, stacklevel=6)
+
+
 class Walker:
     """Builds the :class:`CodeGraph` of roots within one signing pass."""
 
-    def __init__(self, boundary: Boundary, *, warn_dynamic: bool = True, cache=None, epoch=None):
+    def __init__(self, boundary: Boundary):
         self.boundary = boundary
-        self.warn_dynamic = warn_dynamic
-        if cache is None:
-            cache, epoch = new_epoch(boundary)
-        self.cache: _Cache = cache
-        self.epoch: int = epoch  # type: ignore[assignment]
+        self.cache, self.epoch = new_epoch(boundary)
 
-    def graph(self, root: object, binding: str, declared: tuple[object, ...] = ()) -> CodeGraph:
+    def graph(
+        self,
+        root: object,
+        binding: str,
+        declared: tuple[object, ...] = (),
+        warn_dynamic: bool = True,
+    ) -> CodeGraph:
         memo_key = (id(root), binding)
-        if not declared:
-            hit = self.cache.graphs.get(memo_key)
-            if hit is not None and hit[0] is root and all(e.holds(self.epoch) for e in hit[2]):
-                self._emit(hit[1].warnings)
-                return hit[1]
-        walk = _Walk(self)
-        graph = walk.run(root, binding, declared)
-        if not declared:
-            self.cache.graphs[memo_key] = (root, graph, walk.entries)
-        self._emit(graph.warnings)
+        hit = None if declared else self.cache.graphs.get(memo_key)
+        if hit is not None and hit[0] is root and all(e.holds(self.epoch) for e in hit[2]):
+            graph = hit[1]
+        else:
+            walk = _Walk(self)
+            graph = walk.run(root, binding, declared)
+            if not declared:
+                self.cache.graphs[memo_key] = (root, graph, walk.entries)
+        if warn_dynamic:
+            _emit(graph.warnings)
         return graph
-
-    def _emit(self, messages: Iterable[str]) -> None:
-        if not self.warn_dynamic:
-            return
-        for message in messages:
-            if message.startswith("skipwise cannot follow") and message not in _warned:
-                _warned.add(message)
-                warnings.warn(message, SkipwiseWarning, stacklevel=5)
 
     def entry(self, obj: object, key: str, state: bool, kind: str) -> _Entry:
         cache_key = (id(obj), key, state)

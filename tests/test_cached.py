@@ -335,3 +335,11 @@ def test_state_mutated_by_reachable_code_is_not_an_input(make_module) -> None:
     assert skipwise.signature(module.task, 1) == before  # a filled memo is not a change
     module.CONFIG["rate"] = 3
     assert skipwise.signature(module.task, 1) != before  # a read-only global counts by value
+
+
+def test_module_names_do_not_carry_the_dag_files_path() -> None:
+    from skipwise.boundary import module_label
+
+    hashed = "unusual_prefix_" + "ab" * 20 + "_taxi_dag"
+    assert module_label(hashed) == "taxi_dag"
+    assert module_label("taxi.steps") == "taxi.steps"

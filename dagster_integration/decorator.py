@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import dagster as dg
+
 from skipwise.dagster import lineage
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
@@ -89,10 +90,12 @@ def _materialize(
 ) -> dg.MaterializeResult:
     store = _store(context, io_manager_key)
     partition = _partition(context)
-    kwargs = step.arguments(_upstream(context, step), context.op_config or {}, store, context)
+    kwargs = step.arguments(
+        _upstream(context, step), context.op_execution_context.op_config or {}, store, context
+    )
     tree = step.tree(kwargs, partition)
     runner = step.runner(lineage.partition_name(step.name, partition), store)
-    producer = {"dagster_run": context.run_id, "asset": context.asset_key.to_user_string()}
+    producer = {"dagster_run": context.run.run_id, "asset": context.asset_key.to_user_string()}
     token = producer_context.set(producer)
     try:
         outcome, previous = run_or_reuse(runner, store, tree, (), kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 from pydantic import Field
+
 from skipwise import config
 from skipwise.dagster.lineage import partition_name, required_signature, result_name
 from skipwise.dagster.report import outcome_metadata

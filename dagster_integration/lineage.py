@@ -26,7 +26,14 @@ def latest_signature(
     ).records
     if not records:
         return None
-    entry = records[0].asset_materialization.metadata.get(SIGNATURE)
+    materialization = records[0].asset_materialization
+    if partition is None and materialization.partition is not None:
+        # Never stand one partition's result in for the whole asset.
+        raise dg.Failure(
+            f"upstream {key.to_user_string()} is partitioned, but this job does not know its "
+            "partitions: include its definition in the job (materialize(..., selection=...))"
+        )
+    entry = materialization.metadata.get(SIGNATURE)
     return None if entry is None else str(entry.value)
 
 

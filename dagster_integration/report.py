@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
+
 from skipwise.dagster.lineage import SIGNATURE
 from skipwise.dagster.picture import signature_graph, svg_data_uri
 from skipwise.engine import Outcome

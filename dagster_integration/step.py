@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
+
 from skipwise.engine import Cached, Ref
 from skipwise.store import Store
 from skipwise.tree import SignatureTree

@@ -10,7 +10,6 @@ Source text is read only to show a diff.
 
 from __future__ import annotations
 
-import dis
 import sys
 import types
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 
 import blake3
 
+from skipwise import bytecode
 from skipwise import source as _source
 from skipwise.boundary import module_label
 from skipwise.values import ValueHasher
@@ -134,24 +134,23 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     for co in _nested_code(code):
         names.update(co.co_names)
         names.update(c for c in co.co_consts if isinstance(c, str) and c.isidentifier())
-        instructions = list(dis.get_instructions(co))
+        ops = bytecode.instructions(co)
         chain: list[str] | None = None
-        for i, ins in enumerate(instructions):
-            op = ins.opname
+        for i, (op, argval) in enumerate(ops):
             if op in ("LOAD_ATTR", "LOAD_METHOD") and chain is not None:
-                chain.append(ins.argval)
+                chain.append(argval)
                 continue
             if chain is not None:
                 chains[tuple(chain)] = None
                 chain = None
             if op in ("LOAD_GLOBAL", "LOAD_NAME"):
-                chain = [ins.argval]
-            _note_mutation(instructions, i, co, mutated)
+                chain = [argval]
+            _note_mutation(ops, i, co, mutated)
             if op == "IMPORT_NAME":
-                level = instructions[i - 2].argval if i >= 2 else 0
-                imports.append((ins.argval, level if isinstance(level, int) else 0, []))
+                level = ops[i - 2][1] if i >= 2 else 0
+                imports.append((argval, level if isinstance(level, int) else 0, []))
             elif op == "IMPORT_FROM" and imports:
-                imports[-1][2].append(ins.argval)
+                imports[-1][2].append(argval)
         if chain is not None:
             chains[tuple(chain)] = None
     return FunctionFacts(
@@ -179,16 +178,15 @@ def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str])
     return tuple(dict.fromkeys(_source.dynamic_calls(definition.node)))
 
 
-def _note_mutation(instructions: list[dis.Instruction], i: int, co: types.CodeType, out: set[str]):
-    ins = instructions[i]
-    op = ins.opname
-    if op in _OUTER_LOADS and i + 1 < len(instructions):
-        following = instructions[i + 1]
-        if following.opname in ("LOAD_ATTR", "LOAD_METHOD") and following.argval in _MUTATORS:
-            out.add(ins.argval)
+def _note_mutation(ops: list[bytecode.Op], i: int, co: types.CodeType, out: set[str]) -> None:
+    op, argval = ops[i]
+    if op in _OUTER_LOADS and i + 1 < len(ops):
+        following, name = ops[i + 1]
+        if following in ("LOAD_ATTR", "LOAD_METHOD") and name in _MUTATORS:
+            out.add(argval)  # type: ignore[arg-type]
     elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
-        container, key = instructions[i - 2], instructions[i - 1]
-        if container.opname in _OUTER_LOADS and key.opname in _SIMPLE_LOADS:
-            out.add(container.argval)
-    elif op in ("STORE_GLOBAL", "STORE_DEREF") and ins.argval not in co.co_cellvars:
-        out.add(ins.argval)
+        (container, container_name), (key, _) = ops[i - 2], ops[i - 1]
+        if container in _OUTER_LOADS and key in _SIMPLE_LOADS:
+            out.add(container_name)  # type: ignore[arg-type]
+    elif op in ("STORE_GLOBAL", "STORE_DEREF") and argval not in co.co_cellvars:
+        out.add(argval)  # type: ignore[arg-type]

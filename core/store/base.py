@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import getpass
 import inspect
@@ -200,15 +199,28 @@ def store_operation(method: _F) -> _F:
 
         @functools.wraps(method)
         def iterate(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            with self._guard():
+            try:
+                self._ensure_checked()
                 yield from method(self, *args, **kwargs)
+            except Exception as exc:
+                error = self._translated(exc)
+                if error is exc:
+                    raise
+                raise error from exc
 
         return cast(_F, iterate)
 
     @functools.wraps(method)
     def call(self: Store, *args: Any, **kwargs: Any) -> Any:
-        with self._guard():
+        # A plain try (no context manager): this wraps the cache-hit path.
+        try:
+            self._ensure_checked()
             return method(self, *args, **kwargs)
+        except Exception as exc:
+            error = self._translated(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     return cast(_F, call)
 
@@ -240,20 +252,17 @@ class Store(ABC):
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            if not self._checked:
-                self._check()
-                self._checked = True
-            yield
-        except (SkipwiseError, FileNotFoundError, FileExistsError):
-            raise
-        except Exception as exc:
-            cause = self._transport_error(exc)
-            if cause is None:
-                raise
-            raise StoreError(f"store {self.url}: {cause}") from exc
+    def _ensure_checked(self) -> None:
+        if not self._checked:
+            self._check()
+            self._checked = True
+
+    def _translated(self, exc: Exception) -> Exception:
+        """``exc`` as the error to raise: transport failures become a StoreError."""
+        if isinstance(exc, SkipwiseError):
+            return exc
+        cause = self._transport_error(exc)
+        return exc if cause is None else StoreError(f"store {self.url}: {cause}")
 
     def _writable(self) -> None:
         if self.read_only:

@@ -2,7 +2,8 @@
 
 Each run is a fresh Python process on a copy of the pipeline in a temporary folder, using the
 embedded default store (``.skipwise`` in that folder). Between the warm run and the edited run,
-``skipwise plan`` predicts what will rerun without running anything.
+``skipwise plan`` predicts what will rerun without running anything. Then the same steps as
+Dagster assets reuse those results (see ``demo_dagster.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import demo_dagster
 from rich.console import Console
 from rich.table import Table
 
@@ -87,6 +89,7 @@ def main() -> None:
         console.print(table)
         reran = [e["step"] for e in edited if e["status"] == "computed"]
         console.print(f"after the edit, reran: {', '.join(reran)}")
+        demo_dagster.run(workdir, console)
 
 
 if __name__ == "__main__":

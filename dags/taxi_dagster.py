@@ -7,6 +7,7 @@ else ``.skipwise/``); ``trips`` takes ``n_trips`` and ``seed`` as run config.
 """
 
 import dagster as dg
+
 import skipwise.dagster as sd
 from taxi import steps
 
@@ -27,4 +28,5 @@ metrics = taxi_asset(
 )
 
 assets = [trips, cleaned, fare_features, time_features, model, metrics]
-defs = dg.Definitions(assets=assets, resources={"io_manager": sd.SkipwiseIOManager()})
+resources = {"io_manager": sd.SkipwiseIOManager()}
+defs = dg.Definitions(assets=assets, resources=resources)

@@ -29,6 +29,7 @@ from typing import Any
 import fsspec
 from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
+
 from skipwise import hashing
 from skipwise.errors import StoreError
 from skipwise.store.base import (

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import sqlalchemy as sa
+
 from skipwise import hashing
 
 ROW = "_skipwise_row"  # insertion order, so reads return rows in the order they were written

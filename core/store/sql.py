@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+
 from skipwise import hashing
 from skipwise.errors import StoreError
 from skipwise.store import frames
@@ -44,7 +46,6 @@ from skipwise.store.base import (
     validate_signature,
 )
 from skipwise.store.codecs import get_codec
-from sqlalchemy import event
 
 BLOB = "blob"  # Manifest.data of results kept in skipwise_blobs
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")

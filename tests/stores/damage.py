@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+
 from skipwise.store import FilesystemStore, Manifest, Store, frames
 from skipwise.store.sql import BLOB, SQLStore
 

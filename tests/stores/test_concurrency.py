@@ -8,7 +8,6 @@ from datetime import timedelta
 from skipwise import configure
 from skipwise.config import current_store
 from skipwise.gc import Policy, plan_collection
-
 from tests.stores import workers
 
 WRITERS = 8

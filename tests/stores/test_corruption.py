@@ -6,10 +6,10 @@ import dataclasses
 import json
 
 import pytest
+
 from skipwise import SkipwiseWarning, configure
 from skipwise.config import current_store
 from skipwise.store import CorruptEntry
-
 from tests.stores import workers
 from tests.stores.damage import damage_data, rewrite_manifest
 

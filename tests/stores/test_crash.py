@@ -10,7 +10,6 @@ from datetime import timedelta
 from skipwise import configure
 from skipwise.config import current_store
 from skipwise.gc import Policy, collect, plan_collection
-
 from tests.stores import workers
 
 

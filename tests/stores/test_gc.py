@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from skipwise import configure
 from skipwise.config import current_store
 from skipwise.gc import Policy, collect, plan_collection
-
 from tests.stores import workers
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import warnings
 
 import pytest
+
 from skipwise import SkipwiseWarning, StoreError, configure
 from skipwise.config import current_store
 from skipwise.store import open_store
-
 from tests.stores import workers
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from skipwise.store import FilesystemStore, open_store
 
+from skipwise.store import FilesystemStore, open_store
 from tests.stores.conftest import new_bucket
 
 

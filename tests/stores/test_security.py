@@ -8,11 +8,11 @@ import pickle
 
 import pandas as pd
 import pytest
+
 from skipwise import InvalidName, SkipwiseWarning, StoreError, cached, configure
 from skipwise.config import current_store
 from skipwise.engine import Ref
 from skipwise.store import CorruptEntry, open_store
-
 from tests.stores.damage import rewrite_manifest
 
 SHARED = {"s3", "postgresql"}

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from skipwise import configure
 from skipwise.config import current_store
 from skipwise.store import open_store
 from skipwise.store.sql import BLOB, SQLStore
-
 from tests.stores import workers
 
 

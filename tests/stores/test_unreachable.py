@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from skipwise import SkipwiseWarning, StoreError, configure
 from skipwise.store import open_store
-
 from tests.stores import workers
 from tests.stores.servers import free_port, moto_server
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pandas as pd
+
 import skipwise
 from skipwise import config
 

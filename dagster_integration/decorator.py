@@ -121,15 +121,8 @@ def _store(context: dg.AssetExecutionContext, io_manager_key: str) -> Store:
 
 
 def _partition(context: dg.AssetExecutionContext) -> str | None:
-    if not context.has_partition_key_range:
-        return context.partition_key if context.has_partition_key else None
-    keys = context.partition_keys
-    if len(keys) != 1:
-        raise dg.DagsterInvariantViolationError(
-            f"{context.asset_key.to_user_string()}: a skipwise asset signs one partition per "
-            f"run, got a range of {len(keys)}; use the default multi-run backfill policy"
-        )
-    return keys[0]
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    return lineage.one_partition(context.asset_key, context.partition_keys if partitioned else [])
 
 
 def _upstream(context: dg.AssetExecutionContext, step: AssetStep) -> UpstreamSignatures:

@@ -10,7 +10,12 @@ import dagster as dg
 from pydantic import Field
 
 from skipwise import config
-from skipwise.dagster.lineage import partition_name, required_signature, result_name
+from skipwise.dagster.lineage import (
+    one_partition,
+    partition_name,
+    required_signature,
+    result_name,
+)
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.reuse import run_or_reuse
 from skipwise.engine import Cached, Ref
@@ -86,12 +91,5 @@ def _asset_key(context: dg.OutputContext | dg.InputContext) -> dg.AssetKey:
 
 
 def _partition(context: dg.OutputContext) -> str | None:
-    if not context.has_asset_partitions:
-        return None
-    keys = context.asset_partition_keys
-    if len(keys) != 1:
-        raise dg.DagsterInvariantViolationError(
-            f"{context.asset_key.to_user_string()}: SkipwiseIOManager stores one partition per "
-            f"run, got a range of {len(keys)}; use the default multi-run backfill policy"
-        )
-    return keys[0]
+    partitions = context.asset_partition_keys if context.has_asset_partitions else []
+    return one_partition(context.asset_key, partitions)

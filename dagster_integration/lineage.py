@@ -8,6 +8,7 @@ the instance: that is how upstream signatures chain without loading any data.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -61,3 +62,13 @@ def partition_name(name: str, partition: str | None) -> str:
     if partition is None:
         return name
     return f"{name}/{_UNSAFE.sub('_', partition).lstrip('.-') or '_'}"
+
+
+def one_partition(key: dg.AssetKey, partitions: Sequence[str]) -> str | None:
+    """The partition a run signs: none, or exactly one (the multi-run backfill policy)."""
+    if len(partitions) > 1:
+        raise dg.DagsterInvariantViolationError(
+            f"{key.to_user_string()}: skipwise signs one partition per run, got a range of "
+            f"{len(partitions)}; use the default multi-run backfill policy"
+        )
+    return partitions[0] if partitions else None

@@ -14,8 +14,9 @@ import joblib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import skipwise
 from _common import best_of, report
+
+import skipwise
 
 RATE = 1.5
 

@@ -6,7 +6,9 @@ multi-gigabyte Parquet files on the read path.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from typing import Any, BinaryIO
 
 import blake3
 
@@ -21,9 +23,11 @@ def new() -> blake3.blake3:
     return blake3.blake3()
 
 
-def digest_bytes(data: bytes | bytearray | memoryview) -> str:
-    threads = blake3.blake3.AUTO if len(data) >= _PARALLEL_THRESHOLD else 1
-    return blake3.blake3(data, max_threads=threads).hexdigest()
+def digest_bytes(data: bytes | bytearray | memoryview | Any) -> str:
+    """BLAKE3 of any buffer (bytes, memoryview, a memory-mapped Arrow buffer)."""
+    view = memoryview(data)
+    threads = blake3.blake3.AUTO if view.nbytes >= _PARALLEL_THRESHOLD else 1
+    return blake3.blake3(view, max_threads=threads).hexdigest()
 
 
 def digest_parts(parts: Iterable[str | bytes]) -> str:
@@ -34,3 +38,44 @@ def digest_parts(parts: Iterable[str | bytes]) -> str:
         h.update(len(raw).to_bytes(8, "little"))
         h.update(raw)
     return h.hexdigest()
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """BLAKE3 of a file, memory-mapped and on all cores."""
+    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if os.path.getsize(path):
+        h.update_mmap(path)
+    return h.hexdigest()
+
+
+class HashingWriter:
+    """A write-only file that checksums what passes through it, so writing and checksumming a
+    large result is one pass (and the encoder can overlap with the disk)."""
+
+    def __init__(self, target: BinaryIO):
+        self._target = target
+        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._hash.update(data)
+        self._target.write(data)
+        written = memoryview(data).nbytes
+        self.size += written
+        return written
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True  # the caller owns the target
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()

@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import blake3
+
 from skipwise import hashing
 
 ContentHasher = Callable[[Any], bytes | str]
@@ -77,18 +78,11 @@ class File(os.PathLike):
             files = sorted(p for p in self.path.rglob("*") if p.is_file())
             parts: list[str] = []
             for p in files:
-                parts += [p.relative_to(self.path).as_posix(), _file_digest(p)]
+                parts += [p.relative_to(self.path).as_posix(), hashing.file_digest(p)]
             return hashing.digest_parts(parts)
         if not self.path.exists():
             raise FileNotFoundError(f"skipwise.File: {self.path} does not exist")
-        return _file_digest(self.path)
-
-
-def _file_digest(path: Path) -> str:
-    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if path.stat().st_size:
-        h.update_mmap(path)
-    return h.hexdigest()
+        return hashing.file_digest(self.path)
 
 
 def qualified_type_name(t: type) -> str:

@@ -116,18 +116,23 @@ def draft_manifest(
     data: str,
     tree: str,
     payload: bytes | None = None,
+    checksum: str = "",
+    size: int = 0,
 ) -> Manifest:
-    """The manifest of an entry about to be written (checksummed when its bytes are known)."""
+    """The manifest of an entry about to be written, checksummed from ``payload`` or given
+    its ``checksum`` and ``size`` (when the data was streamed)."""
     from skipwise import hashing
 
     validate_signature(signature)
+    if payload is not None:
+        checksum, size = hashing.digest_bytes(payload), len(payload)
     return Manifest(
         signature=signature,
         name=validate_name(name),
         codec=codec,
         data=data,
-        checksum="" if payload is None else hashing.digest_bytes(payload),
-        size=0 if payload is None else len(payload),
+        checksum=checksum,
+        size=size,
         created_at=utc_now(),
         producer=dict(producer),
         tree=tree,

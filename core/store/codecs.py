@@ -20,12 +20,26 @@ class Codec(Protocol):
     def decode(self, data: bytes) -> Any: ...
 
 
+def write_value(codec: Codec, value: Any, sink: Any) -> None:
+    """Encode into a file object or a local path; codecs with a ``write`` method stream
+    (Parquet writes natively to a path), others encode in memory."""
+    streaming = getattr(codec, "write", None)
+    if streaming is not None:
+        streaming(value, sink)
+    elif isinstance(sink, str):
+        with open(sink, "wb") as handle:
+            handle.write(codec.encode(value))
+    else:
+        sink.write(codec.encode(value))
+
+
 def _module_root(value: object) -> str:
     return type(value).__module__.partition(".")[0]
 
 
 class PandasParquet:
     name, suffix = "pandas", ".parquet"
+    zero_copy = True  # decodes from any buffer
     _SERIES = b"skipwise.series"
 
     def accepts(self, value: object) -> bool:
@@ -35,10 +49,9 @@ class PandasParquet:
 
         return isinstance(value, pd.DataFrame | pd.Series)
 
-    def encode(self, value: Any) -> bytes:
+    def _table(self, value: Any) -> Any:
         import pandas as pd
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         is_series = isinstance(value, pd.Series)
         frame = value.to_frame() if is_series else value
@@ -50,9 +63,15 @@ class PandasParquet:
             meta = dict(table.schema.metadata or {})
             meta[self._SERIES] = b"1"
             table = table.replace_schema_metadata(meta)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        return sink.getvalue().to_pybytes()
+        return table
+
+    def write(self, value: Any, sink: Any) -> None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(self._table(value), sink)
+
+    def encode(self, value: Any) -> bytes:
+        return _parquet_bytes(self._table(value))
 
     def decode(self, data: bytes) -> Any:
         import pyarrow as pa
@@ -67,6 +86,7 @@ class PandasParquet:
 
 class ArrowParquet:
     name, suffix = "arrow", ".parquet"
+    zero_copy = True
 
     def accepts(self, value: object) -> bool:
         if _module_root(value) != "pyarrow":
@@ -75,19 +95,28 @@ class ArrowParquet:
 
         return isinstance(value, pa.Table)
 
-    def encode(self, value: Any) -> bytes:
-        import pyarrow as pa
+    def write(self, value: Any, sink: Any) -> None:
         import pyarrow.parquet as pq
 
-        sink = pa.BufferOutputStream()
         pq.write_table(value, sink)
-        return sink.getvalue().to_pybytes()
+
+    def encode(self, value: Any) -> bytes:
+        return _parquet_bytes(value)
 
     def decode(self, data: bytes) -> Any:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         return pq.read_table(pa.BufferReader(data))
+
+
+def _parquet_bytes(table: Any) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
 
 
 class NumpyArray:

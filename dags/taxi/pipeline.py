@@ -3,7 +3,6 @@
 import time
 
 import skipwise
-
 from taxi import steps
 
 trips = skipwise.cached(steps.make_trips, name="taxi.trips")

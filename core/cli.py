@@ -130,7 +130,9 @@ def _plan_markdown(result: plan.Plan) -> str:
         "| --- | --- | --- |",
     ]
     for item in result.items:
-        status = {"reuse": "reuse", "new": "**new**"}.get(item.status, "**rerun**")
+        status = {"reuse": "reuse", "new": "**new**", "unmanaged": "not managed"}.get(
+            item.status, "**rerun**"
+        )
         cause = item.cause.replace("|", "\\|")
         lines.append(f"| `{item.label}` | {status} | {cause} |")
     return "\n".join(lines) + "\n"
@@ -246,7 +248,7 @@ def _find_manifest(store: Store, text: str) -> Manifest:
     return manifest
 
 
-_DURATION = re.compile(r"(\d+)([dhm])")
+_DURATION = re.compile(r"(\d+)([dhms])")
 
 
 def _duration(text: str | None) -> timedelta | None:
@@ -254,13 +256,9 @@ def _duration(text: str | None) -> timedelta | None:
         return None
     match = _DURATION.fullmatch(text.strip())
     if not match:
-        raise typer.BadParameter(f"{text!r}: use a number and d, h or m, e.g. 30d")
+        raise typer.BadParameter(f"{text!r}: use a number and d, h, m or s, e.g. 30d")
     amount, unit = int(match.group(1)), match.group(2)
-    return {
-        "d": timedelta(days=amount),
-        "h": timedelta(hours=amount),
-        "m": timedelta(minutes=amount),
-    }[unit]
+    return timedelta(seconds=amount * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit])
 
 
 @app.command("gc")
@@ -272,13 +270,21 @@ def gc_command(
     older_than: Annotated[
         str | None, typer.Option(help="Drop results created before this age, e.g. 30d.")
     ] = None,
+    leftover_grace: Annotated[
+        str,
+        typer.Option(help="Leave uncommitted files younger than this (a writer may be busy)."),
+    ] = "1h",
     dry_run: Annotated[
         bool, typer.Option("--dry-run/--delete", help="Only report (default), or delete.")
     ] = True,
 ) -> None:
     """Remove old results and crashed writers' leftovers; never what a name points to."""
     the_store = _store(store)
-    policy = gc.Policy(keep_latest=keep_latest, older_than=_duration(older_than))
+    policy = gc.Policy(
+        keep_latest=keep_latest,
+        older_than=_duration(older_than),
+        leftover_grace=_duration(leftover_grace),
+    )
     with _progress() as progress:
         task = progress.add_task("scanning", total=None)
         report = gc.plan_collection(the_store, policy, lambda: progress.advance(task))

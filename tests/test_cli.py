@@ -162,3 +162,15 @@ def test_errors_name_what_is_wrong(project: Path) -> None:
     assert missing.returncode == 2 and "no stored result named 'demo.nothing'" in missing.stderr
     bad_age = sh(project, *SKIPWISE, "gc", "--older-than", "soon", check=False)
     assert bad_age.returncode != 0 and "30d" in bad_age.stderr
+
+
+def test_gc_removes_a_crashed_writers_leftovers_after_the_grace(project: Path) -> None:
+    run_pipeline(project)
+    entry = next((project / ".skipwise" / "objects").glob("*/*"))
+    orphan = entry / "data-deadbeefdeadbeef.json"
+    orphan.write_text("{}")  # what a writer killed before its manifest leaves behind
+    young = sh(project, *SKIPWISE, "gc", "--delete").stdout
+    assert "0 leftover file(s)" in young and orphan.exists()
+    sh(project, *SKIPWISE, "gc", "--delete", "--leftover-grace", "0s")
+    assert not orphan.exists()
+    assert json.loads(plan(project, "--format", "json"))["summary"] == {"reuse": 4}

@@ -275,9 +275,18 @@ class Cached(Generic[P, R]):
         return self.execute(self.tree_for(args, kwargs), args, kwargs)
 
     def execute(
-        self, tree: SignatureTree, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        self,
+        tree: SignatureTree,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        *,
+        load: bool = True,
     ) -> Outcome[R]:
-        """Serve ``tree``'s result from the store, or run the function with these arguments."""
+        """Serve ``tree``'s result from the store, or run the function with these arguments.
+
+        ``load=False`` is for hosts that pass results by reference (an orchestrator): on a hit
+        nothing is read but the manifest, and the outcome's value is None.
+        """
         signature = tree.signature
         replace = False
         try:
@@ -285,8 +294,10 @@ class Cached(Generic[P, R]):
             try:
                 manifest = store.manifest(signature)
                 if manifest is not None:
-                    value = _load_checked(store, manifest, self._pickle_allowed())
-                    _remember(value, signature)
+                    value = None
+                    if load:
+                        value = _load_checked(store, manifest, self._pickle_allowed())
+                        _remember(value, signature)
                     self._advance_pointer(store, signature)
                     log.info(
                         "reused %s %s (computed %s by %s)",

@@ -28,7 +28,7 @@ class Target:
     """Something a host will run under skipwise: a cached function, an Airflow task..."""
 
     name: str
-    code: Callable[[], CodeGraph]
+    code: Callable[[], CodeGraph] | None  # None: the host runs it without skipwise
     upstream: tuple[str, ...] = ()  # names of upstream targets the host knows about
     label: str = ""  # how the host calls it (task id, asset key); the name if empty
 
@@ -153,11 +153,15 @@ def _make_plan(
     for target in targets:
         if progress:
             progress(target.name)
+        item = PlanItem(target.name, target.label or target.name, "reuse", "unchanged")
+        item.upstream = list(target.upstream)
+        items[target.name] = item
+        if target.code is None:
+            item.status, item.cause = "unmanaged", "not managed by skipwise"
+            continue
         graph = target.code()
         stored = latest_tree(store, target.name)
-        item = PlanItem(target.name, target.label or target.name, "reuse", "unchanged")
         item.code_digest = graph.digest
-        item.upstream = list(target.upstream)
         if stored is None:
             item.status, item.cause = "new", "new: no stored result under this name"
         else:
@@ -166,7 +170,6 @@ def _make_plan(
             item.changes = code_changes(stored.code, graph)
             if item.changes:
                 item.status, item.cause = "rerun-code", item.changes[0].describe()
-        items[target.name] = item
     _add_lineage_edges(items, upstream_signatures, store)
     _propagate(items)
     return Plan(title, store.url, list(items.values()))

@@ -1,0 +1,84 @@
+"""What a skipwise task pushes to XCom: a small reference to its stored result, never the data.
+
+A reference is a plain dict (any XCom backend takes it, the UI shows it)::
+
+    {"skipwise": 1, "name": "taxi.model", "signature": "9f2c...", "store": "/data/skipwise",
+     "codec": "json", "status": "reused", "reason": "unchanged"}
+
+Downstream skipwise tasks turn references into ``skipwise.Ref`` arguments: signed by signature,
+loaded only if they run. A plain task calls :func:`load`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from skipwise import config
+from skipwise.engine import Outcome, Ref
+from skipwise.store import Store, open_store
+
+FORMAT = 1
+
+
+def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
+    return {
+        "skipwise": FORMAT,
+        "name": outcome.tree.name,
+        "signature": outcome.signature,
+        "store": store.url,
+        "codec": outcome.manifest.codec,
+        "status": outcome.status,
+        "reason": outcome.reason,
+    }
+
+
+def is_reference(value: object) -> bool:
+    return (
+        type(value) is dict
+        and value.get("skipwise") == FORMAT
+        and isinstance(value.get("signature"), str)
+    )
+
+
+def load(reference: Mapping[str, Any], store: Store | None = None) -> Any:
+    """The object a skipwise task's XCom reference stands for, read from the store.
+
+    In a plain task: ``def report(model): coefficients = skipwise.airflow.load(model)``.
+    """
+    if not is_reference(reference):
+        raise TypeError(f"not a skipwise result reference: {reference!r}")
+    return Ref(reference["signature"], store or store_at(reference["store"])).load()
+
+
+def store_at(url: str) -> Store:
+    """The store a reference names: the configured store when it has that URL (a URL shown to
+    users hides passwords), else the store opened from the URL."""
+    current = config.current_store()
+    return current if current.url == url else _opened(url)
+
+
+@functools.lru_cache(maxsize=16)
+def _opened(url: str) -> Store:
+    return open_store(url)
+
+
+def as_refs(value: Any) -> Any:
+    """``value`` with every reference in it (at any depth) replaced by a ``Ref``."""
+    return _map(value, lambda v: Ref(v["signature"], store_at(v["store"])), is_reference)
+
+
+def resolved(value: Any) -> Any:
+    """``value`` with every ``Ref`` in it (at any depth) replaced by the stored object."""
+    return _map(value, Ref.load, lambda v: isinstance(v, Ref))
+
+
+def _map(value: Any, change: Callable[[Any], Any], wanted: Callable[[Any], bool]) -> Any:
+    if wanted(value):
+        return change(value)
+    if type(value) in (list, tuple):
+        return type(value)(_map(v, change, wanted) for v in value)
+    if type(value) is dict:
+        return {k: _map(v, change, wanted) for k, v in value.items()}
+    return value

@@ -8,6 +8,7 @@ How the graph is built is in :mod:`skipwise.walker`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,12 @@ class CodeNode:
     refs: Mapping[str, str]  # label (e.g. "helpers.scale") -> key of the node it resolves to
     source: str = ""  # text shown in diffs
     location: str = ""  # "path/relative/to/package.py:LINE"
+
+    @functools.cached_property
+    def line(self) -> bytes:
+        """The node's contribution to a graph digest: key, kind, digest and every reference."""
+        refs = "".join(f"{label}\1{self.refs[label]}\1" for label in sorted(self.refs))
+        return f"{self.key}\0{self.kind}\0{self.digest}\0{refs}\2".encode()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "digest": self.digest}
@@ -84,11 +91,4 @@ class CodeGraph:
 
 
 def graph_digest(nodes: Mapping[str, CodeNode]) -> str:
-    h = blake3.blake3()
-    for key in sorted(nodes):
-        node = nodes[key]
-        h.update(f"{key}\0{node.kind}\0{node.digest}\0".encode())
-        for label in sorted(node.refs):
-            h.update(f"{label}\1{node.refs[label]}\1".encode())
-        h.update(b"\2")
-    return h.hexdigest()
+    return blake3.blake3(b"".join(nodes[key].line for key in sorted(nodes))).hexdigest()

@@ -124,6 +124,9 @@ _MUTATORS = frozenset(
 )
 _OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
 _SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
+_MUTATION_OPS = frozenset(
+    (*_OUTER_LOADS, "STORE_SUBSCR", "DELETE_SUBSCR", "STORE_GLOBAL", "STORE_DEREF")
+)
 
 
 def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
@@ -145,7 +148,8 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                 chain = None
             if op in ("LOAD_GLOBAL", "LOAD_NAME"):
                 chain = [argval]
-            _note_mutation(ops, i, co, mutated)
+            if op in _MUTATION_OPS:
+                _note_mutation(ops, i, co, mutated)
             if op == "IMPORT_NAME":
                 level = ops[i - 2][1] if i >= 2 else 0
                 imports.append((argval, level if isinstance(level, int) else 0, []))

@@ -27,7 +27,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import blake3
@@ -58,7 +58,7 @@ class _Child:
         ) and self.obj is other.obj
 
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     """What processing one object produced, and the checks that say it still holds."""
 
@@ -74,6 +74,7 @@ class _Entry:
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
     warnings: tuple[str, ...] = ()
     validated: int = -1
+    nodes: dict[str, CodeNode] = field(default_factory=dict)  # the node last built, by key
 
     def holds(self, epoch: int) -> bool:
         if self.validated == epoch:
@@ -90,6 +91,10 @@ class _Entry:
             return False
         self.validated = epoch
         return True
+
+
+def _all_hold(entries: list[_Entry], epoch: int) -> bool:
+    return all(entry.validated == epoch or entry.holds(epoch) for entry in entries)
 
 
 class _Unbound:
@@ -126,6 +131,7 @@ def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
 
 
 _warned: set[str] = set()
+_BY_BINDING = frozenset({"constant", "state"})
 
 
 def _emit(messages: Iterable[str]) -> None:
@@ -142,6 +148,7 @@ class Walker:
     def __init__(self, boundary: Boundary):
         self.boundary = boundary
         self.cache, self.epoch = new_epoch(boundary)
+        self._classified: dict[tuple[int, str, bool], tuple[object, tuple[str, object, str]]] = {}
 
     def graph(
         self,
@@ -152,16 +159,26 @@ class Walker:
     ) -> CodeGraph:
         memo_key = (id(root), binding)
         hit = None if declared else self.cache.graphs.get(memo_key)
-        if hit is not None and hit[0] is root and all(e.holds(self.epoch) for e in hit[2]):
+        if hit is not None and hit[0] is root and _all_hold(hit[2], self.epoch):
             graph = hit[1]
         else:
             walk = _Walk(self)
             graph = walk.run(root, binding, declared)
             if not declared:
-                self.cache.graphs[memo_key] = (root, graph, walk.entries)
+                self.cache.graphs[memo_key] = (root, graph, list(dict.fromkeys(walk.entries)))
         if warn_dynamic:
             _emit(graph.warnings)
         return graph
+
+    def classify(self, obj: object, binding: str, state: bool) -> tuple[str, object, str]:
+        """What ``obj`` is and its key; memoised for the pass (nothing changes within one)."""
+        memo_key = (id(obj), binding, state)
+        hit = self._classified.get(memo_key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        result = _classify(self.boundary, obj, binding, state)
+        self._classified[memo_key] = (obj, result)
+        return result
 
     def entry(self, obj: object, key: str, state: bool, kind: str) -> _Entry:
         cache_key = (id(obj), key, state)
@@ -190,6 +207,7 @@ class _Walk:
         self.members: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
         self.texts: dict[str, Callable[[], str]] = {}
+        self.queued: set[str] = set()
 
     def run(self, root: object, binding: str, declared: tuple[object, ...]) -> CodeGraph:
         root_key = self.visit(root, binding)
@@ -214,8 +232,15 @@ class _Walk:
         known = self.keys.get(id(obj))
         if known is not None:
             return known
+        kind, target, key = self.walker.classify(obj, binding, state)
+        if kind in _BY_BINDING:
+            # Values are named by where they are bound, never by identity: two modules binding
+            # the same interned 5 are two constants.
+            if key not in self.nodes and key not in self.queued:
+                self.queued.add(key)
+                self.queue.append((obj, key, state, kind))
+            return key
         self.pins.append(obj)
-        kind, target, key = _classify(self.boundary, obj, binding, state)
         if target is not obj:
             key = self.visit(target, binding, state)
         elif kind == "external":
@@ -237,9 +262,13 @@ class _Walk:
             entry = self.walker.entry(obj, key, state, kind)
             self.entries.append(entry)
             refs = {c.label: self.visit(c.obj, c.binding, c.state) for c in entry.children}
-            self.nodes[key] = CodeNode(
-                key, entry.kind, entry.digest, refs, entry.source, entry.location
-            )
+            node = entry.nodes.get(key)
+            if node is None or node.refs != refs:
+                # Roots that resolve this entry's references alike share one node.
+                node = entry.nodes[key] = CodeNode(
+                    key, entry.kind, entry.digest, refs, entry.source, entry.location
+                )
+            self.nodes[key] = node
             self.attr_names |= entry.attr_names
             self.warnings += entry.warnings
             if entry.text is not None:

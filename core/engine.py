@@ -23,7 +23,7 @@ from skipwise.errors import SkipwiseWarning, StoreError
 from skipwise.store import CorruptEntry, Manifest, Store, validate_name
 from skipwise.store.base import producer_info, unsaved_manifest
 from skipwise.store.codecs import choose_codec
-from skipwise.tree import ArgumentRecord, SignatureTree, diff, summarize
+from skipwise.tree import ArgumentRecord, Change, SignatureTree, diff, summarize
 from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
 from skipwise.walker import Walker, is_code
 
@@ -63,6 +63,7 @@ class Outcome(Generic[R]):
     reason: str
     manifest: Manifest
     tree: SignatureTree
+    changes: tuple[Change, ...] = ()  # on a miss: what differs from the name's previous result
 
 
 # --- lineage: results remember the signature they were stored under -----------------------
@@ -310,7 +311,7 @@ class Cached(Generic[P, R]):
             except CorruptEntry as exc:
                 _warn(f"{exc} in store {store.url}; recomputing {self.name}")
                 replace = True
-            reason = self.reason(tree, store)
+            reason, changes = self.why(tree, store)
         except StoreError as exc:
             _store_trouble(exc)
             value = self._compute(args, kwargs)
@@ -327,7 +328,8 @@ class Cached(Generic[P, R]):
         _remember(value, signature)
         if _read_only(store):
             _warn_once(f"store {store.url} is read-only: computed results are not stored")
-            return Outcome(value, signature, "computed", reason, self._unsaved(signature), tree)
+            unsaved = self._unsaved(signature)
+            return Outcome(value, signature, "computed", reason, unsaved, tree, changes)
         codec = choose_codec(value, self.codec, self._pickle_allowed(), f"result of {self.name}")
         try:
             manifest = store.save(
@@ -341,9 +343,10 @@ class Cached(Generic[P, R]):
             )
         except StoreError as exc:
             _store_trouble(exc)
-            return Outcome(value, signature, "computed", reason, self._unsaved(signature), tree)
+            unsaved = self._unsaved(signature)
+            return Outcome(value, signature, "computed", reason, unsaved, tree, changes)
         self._advance_pointer(store, signature)
-        return Outcome(value, signature, "computed", reason, manifest, tree)
+        return Outcome(value, signature, "computed", reason, manifest, tree, changes)
 
     def _compute(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
         return self.fn(*map(_resolve_ref, args), **{k: _resolve_ref(v) for k, v in kwargs.items()})
@@ -351,17 +354,16 @@ class Cached(Generic[P, R]):
     def _unsaved(self, signature: str) -> Manifest:
         return unsaved_manifest(signature, self.name, "", producer_info(producer_context.get()))
 
-    def reason(self, tree: SignatureTree, store: Store) -> str:
-        """Why ``tree`` has no stored result: what changed since this name's latest one."""
-        previous = self.previous_tree(store)
+    def why(self, tree: SignatureTree, store: Store) -> tuple[str, tuple[Change, ...]]:
+        """Why ``tree`` has no stored result: what changed since this name's latest one, as a
+        one-line reason and the changes themselves."""
+        previous = latest_tree(store, self.name)
         if previous is None:
-            return "new: no earlier result under this name"
+            return "new: no earlier result under this name", ()
         if previous.signature == tree.signature:
-            return "stored result was unusable"
-        return summarize(diff(previous, tree))
-
-    def previous_tree(self, store: Store | None = None) -> SignatureTree | None:
-        return latest_tree(store or self._store(), self.name)
+            return "stored result was unusable", ()
+        changes = tuple(diff(previous, tree))
+        return summarize(list(changes)), changes
 
     def _advance_pointer(self, store: Store, signature: str) -> None:
         memo_key = (store.url, self.name)
@@ -424,7 +426,14 @@ def _warn_once(message: str) -> None:
 
 
 def _resolve_ref(value: Any) -> Any:
-    return value.load() if isinstance(value, Ref) else value
+    """An argument with its ``Ref``s loaded, also inside lists, tuples and dicts."""
+    if isinstance(value, Ref):
+        return value.load()
+    if type(value) in (list, tuple):
+        return type(value)(_resolve_ref(v) for v in value)
+    if type(value) is dict:
+        return {k: _resolve_ref(v) for k, v in value.items()}
+    return value
 
 
 def _warn(message: str) -> None:

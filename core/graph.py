@@ -7,8 +7,10 @@ The SVG needs no Graphviz and no browser-side library: layers by longest path, l
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from skipwise.tree import Change, SignatureTree
 
 # status -> (fill, stroke, legend text)
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
@@ -174,8 +176,46 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def status_counts(nodes: Iterable[GraphNode]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for node in nodes:
-        counts[node.status] = counts.get(node.status, 0) + 1
-    return counts
+_CHANGED_CODE = {"own-code", "code"}
+
+
+def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: str) -> StatusGraph:
+    """One result's signature tree as a picture: the step, its code dependencies, arguments and
+    upstream results. ``status`` colours the step (a ``STATUS_STYLE`` key); ``changes`` (from
+    ``tree.diff``) colour the parts that differ from the previous result."""
+    changed = {c.subject for c in changes if c.kind in _CHANGED_CODE or c.kind == "extra"}
+    changed |= {f"arg:{c.subject}" for c in changes if c.kind in ("argument", "upstream")}
+    added = {c.subject for c in changes if c.kind == "added"}
+    root = tree.code.root
+    graph = StatusGraph()
+    for key, node in sorted(tree.code.nodes.items()):
+        if key == root:
+            label, detail, state = (
+                key.rpartition(":")[2],
+                f"signature {tree.signature[:12]}",
+                status,
+            )
+        elif node.kind == "external":
+            label, detail, state = key.removeprefix("external:"), "external", "unmanaged"
+        else:
+            label, detail = key.rpartition(":")[2] or key, f"{key.partition(':')[0]} {node.kind}"
+            state = "new" if key in added else "changed" if key in changed else "unchanged"
+        graph.nodes.append(GraphNode(key, label, state, detail))
+        graph.edges += [(target, key) for target in sorted(set(node.refs.values()))]
+    for param, record in sorted(tree.arguments.items()):
+        detail = (
+            "upstream " + ", ".join(sig[:12] for sig in record.upstream)
+            if record.upstream
+            else f"argument {record.digest[:12]}"
+        )
+        node_id = f"arg:{param}"
+        graph.nodes.append(GraphNode(node_id, param, _state(node_id, changed), detail))
+        graph.edges.append((node_id, root))
+    for key, value in sorted(tree.extra.items()):
+        graph.nodes.append(GraphNode(key, key, _state(key, changed), value))
+        graph.edges.append((key, root))
+    return graph
+
+
+def _state(node_id: str, changed: set[str]) -> str:
+    return "changed" if node_id in changed else "unchanged"

@@ -13,7 +13,6 @@ import dagster as dg
 from skipwise.dagster import lineage
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
-from skipwise.dagster.reuse import run_or_reuse
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamSignatures
 from skipwise.engine import producer_context
 from skipwise.store import Store
@@ -98,13 +97,15 @@ def _materialize(
     producer = {"dagster_run": context.run.run_id, "asset": context.asset_key.to_user_string()}
     token = producer_context.set(producer)
     try:
-        outcome, previous = run_or_reuse(runner, store, tree, (), kwargs)
+        # A hit reads nothing but the manifest: Dagster records it by its signature, and the
+        # value is loaded only by a downstream step that runs.
+        outcome = runner.execute(tree, (), kwargs, load=False)
     finally:
         producer_context.reset(token)
     context.log.info(f"skipwise: {outcome.status} {tree.signature[:12]}: {outcome.reason}")
     return dg.MaterializeResult(
         data_version=dg.DataVersion(tree.signature),
-        metadata=outcome_metadata(outcome, store.url, previous),
+        metadata=outcome_metadata(outcome, store.url),
         tags={"skipwise/status": outcome.status},
     )
 

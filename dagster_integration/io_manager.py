@@ -17,7 +17,6 @@ from skipwise.dagster.lineage import (
     result_name,
 )
 from skipwise.dagster.report import outcome_metadata
-from skipwise.dagster.reuse import run_or_reuse
 from skipwise.engine import Cached, Ref
 from skipwise.store import Store, open_store
 
@@ -61,8 +60,8 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
         step = Cached(
             stored_output, name=partition_name(result_name(key), _partition(context)), store=store
         )
-        outcome, previous = run_or_reuse(step, store, step.tree(obj), (obj,), {})
-        context.add_output_metadata(outcome_metadata(outcome, store.url, previous))
+        outcome = step.execute(step.tree(obj), (obj,), {}, load=False)
+        context.add_output_metadata(outcome_metadata(outcome, store.url))
 
     def load_input(self, context: dg.InputContext) -> Any:
         key = _asset_key(context)

@@ -3,15 +3,16 @@ the reason, the signature, the store, the signature tree as JSON and its picture
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
 from skipwise.dagster.lineage import SIGNATURE
-from skipwise.dagster.picture import signature_graph, svg_data_uri
 from skipwise.engine import Outcome
-from skipwise.tree import Change, SignatureTree, diff
+from skipwise.graph import StatusGraph, to_svg, tree_graph
+from skipwise.tree import Change, SignatureTree
 
 STATUS = "skipwise/status"
 REASON = "skipwise/reason"
@@ -31,7 +32,7 @@ def step_metadata(
 ) -> dict[str, dg.MetadataValue]:
     """``status`` is what users read ("reused", "computed", "will rerun"...); ``graph_status``
     colours the step in the picture (a ``skipwise.graph.STATUS_STYLE`` key)."""
-    picture = svg_data_uri(signature_graph(tree, changes, graph_status), title=tree.name)
+    picture = svg_data_uri(tree_graph(tree, changes, graph_status), title=tree.name)
     lines = [f"**{tree.name}: {status}**: {reason}", "", f"![signature graph]({picture})"]
     if changes:
         lines += ["", "| what changed |", "|---|", *(f"| {c.describe()} |" for c in changes)]
@@ -45,24 +46,18 @@ def step_metadata(
     }
 
 
-def outcome_metadata(
-    outcome: Outcome[Any], store_url: str, previous: SignatureTree | None
-) -> dict[str, dg.MetadataValue]:
-    """Metadata for what a step did; ``previous`` is the tree of the result it replaced."""
-    changes: list[Change] = []
+def outcome_metadata(outcome: Outcome[Any], store_url: str) -> dict[str, dg.MetadataValue]:
+    """Metadata for what a step did, with what changed since the result it replaced."""
     if outcome.status == "reused":
         graph_status = "reuse"
-    elif previous is None:
-        graph_status = "new"
     else:
-        graph_status = "changed"
-        changes = diff(previous, outcome.tree)
+        graph_status = "changed" if outcome.changes else "new"
     return step_metadata(
         status=outcome.status,
         reason=outcome.reason,
         tree=outcome.tree,
         store_url=store_url,
-        changes=changes,
+        changes=outcome.changes,
         graph_status=graph_status,
     )
 
@@ -72,3 +67,9 @@ def _tree_json(tree: SignatureTree) -> dict[str, Any]:
     data = tree.to_dict()
     data.pop("sources", None)
     return data
+
+
+def svg_data_uri(graph: StatusGraph, title: str = "") -> str:
+    """The picture as a ``data:`` URI: Dagster's Markdown renders it (no Mermaid, no HTML)."""
+    svg = to_svg(graph, title=title).encode()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()

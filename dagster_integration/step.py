@@ -122,25 +122,9 @@ class AssetStep:
     def runner(self, name: str, store: Store) -> Cached[..., Any]:
         """Runs and stores under ``name`` (one per partition); signing stays with ``signer``."""
         return Cached(
-            _loading_partitions(self.fn),
+            self.fn,
             name=name,
             codec=self.options.get("codec"),
             allow_pickle=self.options.get("allow_pickle"),
             store=store,
         )
-
-
-def _loading_partitions(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The core loads ``Ref`` arguments on a miss; this loads ``{partition: Ref}`` ones too."""
-
-    @functools.wraps(fn)
-    def run(**kwargs: Any) -> Any:
-        return fn(**{param: _load(value) for param, value in kwargs.items()})
-
-    return run
-
-
-def _load(value: Any) -> Any:
-    if isinstance(value, dict) and value and all(isinstance(v, Ref) for v in value.values()):
-        return {part: ref.load() for part, ref in value.items()}
-    return value

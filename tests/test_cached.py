@@ -343,3 +343,30 @@ def test_module_names_do_not_carry_the_dag_files_path() -> None:
     hashed = "unusual_prefix_" + "ab" * 20 + "_taxi_dag"
     assert module_label(hashed) == "taxi_dag"
     assert module_label("taxi.steps") == "taxi.steps"
+
+
+def test_refs_inside_containers_load_only_on_a_miss(isolated_store: Path) -> None:
+    @skipwise.cached
+    def part(k):
+        return {"k": k}
+
+    runs: list[int] = []
+
+    def combine(parts):
+        runs.append(1)
+        return sorted(p["k"] for p in parts.values())
+
+    refs = {"a": skipwise.Ref(part.run(1).signature), "b": skipwise.Ref(part.run(2).signature)}
+    merged = skipwise.cached(combine)
+    assert merged(refs) == [1, 2] and runs == [1]
+    outcome = merged.execute(merged.tree(refs), (refs,), {}, load=False)
+    assert (outcome.status, outcome.value, runs) == ("reused", None, [1])
+
+
+def test_outcome_says_what_changed_since_the_previous_result(make_module) -> None:
+    source = "import skipwise\nRATE = {rate}\n\n@skipwise.cached(name='changes')\ndef task(x):\n    return x * RATE\n"
+    first = make_module("changes_mod", source.format(rate=2))
+    assert first.task.run(1).changes == ()  # new: nothing to compare with
+    second = make_module("changes_mod", source.format(rate=3))
+    outcome = second.task.run(1)
+    assert [c.subject for c in outcome.changes] == ["changes_mod:RATE"]

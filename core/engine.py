@@ -325,7 +325,8 @@ class Cached(Generic[P, R]):
             )
         log.info("computing %s %s: %s", self.name, signature[:12], reason)
         value = self._compute(args, kwargs)
-        _remember(value, signature)
+        if not self._is_an_input(value, args, kwargs):  # an input keeps its own identity
+            _remember(value, signature)
         if _read_only(store):
             _warn_once(f"store {store.url} is read-only: computed results are not stored")
             unsaved = self._unsaved(signature)
@@ -347,6 +348,11 @@ class Cached(Generic[P, R]):
             return Outcome(value, signature, "computed", reason, unsaved, tree, changes)
         self._advance_pointer(store, signature)
         return Outcome(value, signature, "computed", reason, manifest, tree, changes)
+
+    def _is_an_input(self, value: object, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return any(value is v for v in bound.arguments.values())
 
     def _compute(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
         return self.fn(*map(_resolve_ref, args), **{k: _resolve_ref(v) for k, v in kwargs.items()})

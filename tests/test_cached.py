@@ -370,3 +370,42 @@ def test_outcome_says_what_changed_since_the_previous_result(make_module) -> Non
     second = make_module("changes_mod", source.format(rate=3))
     outcome = second.task.run(1)
     assert [c.subject for c in outcome.changes] == ["changes_mod:RATE"]
+
+
+def test_package_versions_enter_only_when_tracked() -> None:
+    def task(x):
+        return np.mean(x)
+
+    plain = skipwise.signature(task, [1.0])
+    skipwise.configure(track_packages=True)
+    tracked = skipwise.cached(task).code()
+    assert skipwise.signature(task, [1.0]) != plain
+    assert tracked.nodes["external:numpy"].digest == f"numpy=={np.__version__}"
+
+
+@pytest.mark.parametrize("url", ["file://{tmp}/store", "memory://skipwise-test-{tmp_name}"])
+def test_store_urls(url: str, tmp_path: Path) -> None:
+    skipwise.configure(store=url.format(tmp=tmp_path, tmp_name=tmp_path.name))
+
+    @skipwise.cached
+    def values():
+        return np.arange(4)
+
+    first, again = values.run(), values.run()
+    assert again.status == "reused" and np.array_equal(first.value, again.value)
+
+
+def test_str_bytes_and_numpy_round_trip_and_global_pickle() -> None:
+    for result in ("text ✓", b"\x00\x01", np.linspace(0, 1, 5)):
+        fn = skipwise.cached(lambda r=result: r, name=f"rt.{type(result).__name__}")
+        assert fn.run().status == "computed"
+        again = fn.run()
+        assert again.status == "reused"
+        assert (
+            np.array_equal(again.value, result)
+            if isinstance(result, np.ndarray)
+            else again.value == result
+        )
+    skipwise.configure(allow_pickle=True)
+    pair = skipwise.cached(lambda: (1, {2}), name="rt.pair")
+    assert pair() == (1, {2}) and pair.run().status == "reused"

@@ -39,6 +39,7 @@ ENV = {
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
     "AIRFLOW__CORE__PARALLELISM": "2",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+    "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",  # tests edit DAGs within seconds
     # Every process of one home signs and checks the same tokens.
     "AIRFLOW__API_AUTH__JWT_SECRET": "skipwise-tests-jwt-secret-" + "0123456789abcdef" * 4,
     "AIRFLOW__API__SECRET_KEY": "skipwise-tests-secret-key-0123456789abcdef",

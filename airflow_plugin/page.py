@@ -1,0 +1,133 @@
+"""The Signatures tab as one self-contained HTML page: inline SVG (core's renderer), CSS and a
+few lines of script; nothing is fetched from elsewhere."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from skipwise.graph import STATUS_STYLE, StatusGraph, to_svg
+
+_CSS = """
+body { font: 13px Helvetica, Arial, sans-serif; margin: 16px; color: #202124; }
+h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 20px 0 6px; }
+.meta { color: #5f6368; margin-bottom: 12px; }
+table { border-collapse: collapse; margin-top: 6px; }
+td, th { border: 1px solid #dadce0; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f8f9fa; } code { font-size: 12px; }
+.status { display: inline-block; border-radius: 4px; padding: 0 6px; border: 1px solid; }
+.graph svg { max-width: 100%; height: auto; } .graph g.node { cursor: pointer; }
+tr.selected td { background: #e8f0fe; } .changed { color: #d93025; font-weight: bold; }
+"""
+
+# Clicking a task (in the graph or the table) selects it: the page reloads with ?task=<id>.
+_SCRIPT = """
+for (const el of document.querySelectorAll("g.node, tr[data-task]")) {
+  el.addEventListener("click", () => {
+    location.search = "?task=" + encodeURIComponent(el.dataset.task || el.dataset.id);
+  });
+}
+"""
+
+
+def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] | None) -> str:
+    """``view`` is :func:`tab.dag_view`'s; ``task`` is :func:`tab.task_view`'s, if one is
+    selected."""
+    dag_id = view["dag_id"]
+    counts = ", ".join(f"{n} {_legend(s)}" for s, n in sorted(view["summary"].items()))
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Signatures: {_e(dag_id)}</title><style>{_CSS}</style></head><body>",
+        f"<h1 id='title'>Signatures: {_e(dag_id)}</h1>",
+        f"<div class='meta'>next run: {_e(counts)} &middot; store <code>{_e(view['store'])}"
+        f"</code> &middot; latest run <code>{_e(view['latest_run'] or 'none')}</code></div>",
+        f"<div class='graph' id='graph'>{to_svg(graph, title='next run')}</div>",
+        _task_table(view["tasks"], task["task_id"] if task else None),
+    ]
+    if task is not None:
+        parts.append(_task_details(task))
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts)
+
+
+def _task_table(tasks: list[Mapping[str, Any]], selected: str | None) -> str:
+    rows = []
+    for t in tasks:
+        last = t["last_run"]
+        ran = f"{last['status']}: {last['reason']}" if last else ""
+        chosen = " class='selected'" if t["task_id"] == selected else ""
+        rows.append(
+            f"<tr{chosen} data-task='{_e(t['task_id'])}' data-status='{_e(t['status'])}'>"
+            f"<td><code>{_e(t['task_id'])}</code></td><td>{_badge(t['status'])}</td>"
+            f"<td>{_e(t['cause'])}</td><td>{_e(ran)}</td></tr>"
+        )
+    return (
+        "<table id='tasks'><tr><th>task</th><th>next run</th><th>why</th>"
+        "<th>latest run</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _task_details(task: Mapping[str, Any]) -> str:
+    out = [f"<h2 id='task'>Task <code>{_e(task['task_id'])}</code></h2>"]
+    if task["name"] is None:
+        out.append("<p>Not managed by skipwise: it runs every time.</p>")
+        return "\n".join(out)
+    out.append(
+        f"<p>Results stored as <code>{_e(task['name'])}</code>. Next run: "
+        f"{_badge(task['status'])} {_e(task['cause'])}</p>"
+    )
+    if task["changes"]:
+        items = "".join(f"<li class='changed'>{_e(c['text'])}</li>" for c in task["changes"])
+        out.append(f"<h2>What changed</h2><ul id='changes'>{items}</ul>")
+    tree = task["tree"]
+    if tree is None:
+        out.append("<p>No stored result under this name yet.</p>")
+        return "\n".join(out)
+    out.append(
+        f"<h2>Signature tree of the stored result</h2><p>signature "
+        f"<code>{_e(tree['signature'])}</code>, code digest <code>"
+        f"{_e(tree['code']['digest'][:16])}</code></p>"
+    )
+    rows = "".join(
+        f"<tr><td{' class=changed' if node['changed'] else ''}><code>{_e(key)}</code></td>"
+        f"<td>{_e(node['kind'])}</td><td><code>{_e(node['digest'][:12])}</code></td>"
+        f"<td>{'changed since' if node['changed'] else ''}</td></tr>"
+        for key, node in tree["code"]["nodes"].items()
+    )
+    out.append(
+        "<table id='code'><tr><th>code</th><th>kind</th><th>digest</th><th></th></tr>"
+        f"{rows}</table>"
+    )
+    rows = "".join(
+        f"<tr><td><code>{_e(param)}</code></td><td>{_e(_argument(arg))}</td></tr>"
+        for param, arg in tree["arguments"].items()
+    )
+    rows += "".join(
+        f"<tr><td><code>{_e(key)}</code></td><td>{_e(value)}</td></tr>"
+        for key, value in tree["extra"].items()
+    )
+    out.append(f"<table id='arguments'><tr><th>input</th><th>signed as</th></tr>{rows}</table>")
+    return "\n".join(out)
+
+
+def _argument(arg: Mapping[str, Any]) -> str:
+    if arg.get("upstream"):
+        return "upstream result " + ", ".join(sig[:12] for sig in arg["upstream"])
+    return f"{arg['type']} {arg['digest'][:12]}"
+
+
+def _badge(status: str) -> str:
+    fill, stroke, _ = STATUS_STYLE.get(status, STATUS_STYLE["unmanaged"])
+    return (
+        f"<span class='status' data-status='{_e(status)}' style='background:{fill};"
+        f"border-color:{stroke}'>{_e(_legend(status))}</span>"
+    )
+
+
+def _legend(status: str) -> str:
+    return STATUS_STYLE.get(status, STATUS_STYLE["unmanaged"])[2]
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,68 @@
+"""What the Signatures tab shows, as plain data: the DAG's plan, and one task's signature tree
+with what changed. The JSON routes return it; :mod:`skipwise.airflow.page` draws it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from skipwise.airflow.dagplan import DagPlan
+from skipwise.engine import latest_tree
+from skipwise.store import Store
+from skipwise.tree import Change
+
+# A task's latest run, from its XCom reference: {"status", "reason", "signature", ...}.
+Runs = Mapping[str, Mapping[str, Any]]
+
+
+def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) -> dict[str, Any]:
+    return {
+        "dag_id": dag_plan.dag_id,
+        "store": store.url,
+        "summary": dag_plan.plan.to_dict()["summary"],
+        "latest_run": run_id,
+        "tasks": [_task(dag_plan, t.task_id, runs) for t in dag_plan.tasks],
+    }
+
+
+def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict[str, Any]:
+    """The task, with the changes since its stored result and that result's signature tree
+    (code nodes marked changed or not; source texts stay in the store)."""
+    view = _task(dag_plan, task_id, runs)
+    item = dag_plan.item(task_id)
+    view["changes"] = [_change(c) for c in item.changes]
+    stored = latest_tree(store, item.name) if item.status != "unmanaged" else None
+    if stored is None:
+        view["tree"] = None
+        return view
+    changed = {c.subject for c in item.changes}
+    tree = stored.to_dict()
+    tree.pop("sources")
+    for key, node in tree["code"]["nodes"].items():
+        node["changed"] = key in changed
+    view["tree"] = tree
+    return view
+
+
+def _task(dag_plan: DagPlan, task_id: str, runs: Runs) -> dict[str, Any]:
+    item = dag_plan.item(task_id)
+    last = runs.get(task_id)
+    return {
+        "task_id": task_id,
+        "name": item.name if item.status != "unmanaged" else None,
+        "status": item.status,
+        "cause": item.cause,
+        "upstream": next(t.upstream for t in dag_plan.tasks if t.task_id == task_id),
+        "last_run": None
+        if last is None
+        else {k: last.get(k) for k in ("status", "reason", "signature", "store")},
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {
+        "kind": change.kind,
+        "subject": change.subject,
+        "path": list(change.path),
+        "text": change.describe(),
+    }

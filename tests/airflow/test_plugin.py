@@ -1,0 +1,201 @@
+"""The Signatures plugin in a real ``airflow api-server`` on 127.0.0.1: routes, permissions, the
+tab in headless Chromium (Debian's), and ``skipwise plan`` on the same DAG file.
+
+The DAG ran once, then a helper changed and a task was added, and the DAG was re-serialized:
+the tab must predict the next run without importing the DAG file. The screenshot goes to
+``test-output/airflow/signatures-tab.png`` at the repository root (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.airflow.conftest import (
+    DAGS,
+    PROJECT,
+    ROOT,
+    USERS,
+    Project,
+    forget_project_modules,
+    run_dag,
+    serialize_dags,
+    write_project,
+)
+from tests.airflow.servers import api_server, request, token
+
+SCREENSHOT = ROOT / "test-output" / "airflow" / "signatures-tab.png"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXPECTED = {
+    "numbers": "reuse",
+    "scaled": "rerun-code",
+    "labels": "reuse",
+    "offset": "unmanaged",
+    "shifted": "rerun-upstream",
+    "summary": "rerun-upstream",
+    "report": "unmanaged",
+    "more_numbers": "new",
+}
+SCALE_CHANGED = "dependency minipipe.helpers:SCALE changed (via minipipe.helpers:scale)"
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    store: Path
+    token: str
+
+    def get(self, path: str, bearer: str | None = None) -> tuple[int, object]:
+        return request(f"{self.base}/skipwise{path}", bearer=bearer)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("tab")
+    store = folder / "store"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKIPWISE_STORE", str(store))
+        patch.setenv("MINIPIPE_CALLS", str(folder / "calls.log"))
+        patch.setattr(sys, "dont_write_bytecode", True)
+        write_project(PROJECT)
+        project = Project(folder / "calls.log")
+        assert run_dag(project.dag("pipe")).state == "success"
+        project.edit("minipipe/helpers.py", "SCALE = 2", "SCALE = 3")
+        project.edit(
+            "pipe.py",
+            "# (new tasks go here)",
+            'task.skipwise(steps.numbers, task_id="more_numbers")(n=5)',
+        )
+        serialize_dags()
+        with api_server(SKIPWISE_STORE=str(store)) as base:
+            yield Served(base, store, token(base))
+        forget_project_modules()
+
+
+def test_the_route_returns_each_tasks_status(served: Served) -> None:
+    status, view = served.get("/api/dags/pipe", bearer=served.token)
+    assert status == 200, view
+    assert {t["task_id"]: t["status"] for t in view["tasks"]} == EXPECTED
+    tasks = {t["task_id"]: t for t in view["tasks"]}
+    assert tasks["scaled"]["cause"] == SCALE_CHANGED
+    assert tasks["shifted"]["cause"] == "upstream pipe.scaled will rerun"
+    assert tasks["scaled"]["last_run"]["status"] == "computed"
+    assert tasks["offset"]["name"] is None
+    assert view["store"] == str(served.store)
+
+    status, task = served.get("/api/dags/pipe/tasks/scaled", bearer=served.token)
+    assert status == 200, task
+    assert [c["text"] for c in task["changes"]] == [SCALE_CHANGED]
+    changed = {k for k, node in task["tree"]["code"]["nodes"].items() if node["changed"]}
+    assert changed == {"minipipe.helpers:SCALE"}
+    assert task["tree"]["arguments"]["numbers"]["upstream"]
+
+
+def test_skipwise_plan_on_the_dag_file_agrees_with_the_tab(served: Served) -> None:
+    def plan(fmt: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "skipwise.cli", "plan", "pipe.py", "-f", fmt],
+            cwd=DAGS,
+            env={**os.environ, "SKIPWISE_STORE": str(served.store)},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    items = json.loads(plan("json"))["items"]
+    assert {i["label"]: i["status"] for i in items} == EXPECTED
+    markdown = plan("markdown")
+    assert markdown.startswith("### skipwise plan: `pipe.py`\n")
+    assert f"| `scaled` | **rerun** | {SCALE_CHANGED} |" in markdown
+    assert "| `offset` | not managed | not managed by skipwise |" in markdown
+    assert "| `more_numbers` | **new** |" in markdown
+
+
+def test_routes_need_read_permission_on_the_dag(served: Served) -> None:
+    for path in ("/api/dags/pipe", "/api/dags/pipe/tasks/scaled", "/dags/pipe/view"):
+        assert served.get(path)[0] == 401  # no token
+        assert served.get(path, bearer="not-a-token")[0] == 403
+        assert served.get(path, bearer=token(served.base, "viewer"))[0] == 200
+    status, _ = request(f"{served.base}/skipwise/dags/pipe/view", cookie=served.token)
+    assert status == 200  # the UI's cookie, as the tab's iframe sends it
+    assert served.get("/api/dags/nope", bearer=served.token)[0] == 404
+    assert served.get("/api/dags/pipe/tasks/nope", bearer=served.token)[0] == 404
+
+
+def test_the_signatures_tab_in_chromium(served: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            headless=True,
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(f"{served.base}/", wait_until="networkidle", timeout=90_000)
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", USERS["admin"][1])
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+
+            page.goto(f"{served.base}/dags/pipe/plugin/signatures", timeout=90_000)
+            frame = page.frame_locator("iframe")
+            frame.locator("#tasks").wait_for(timeout=60_000)
+            rows = frame.locator("tr[data-task]")
+            shown = {
+                rows.nth(i).get_attribute("data-task"): rows.nth(i).get_attribute("data-status")
+                for i in range(rows.count())
+            }
+            nodes = frame.locator("g.node")
+            drawn = {
+                nodes.nth(i).get_attribute("data-id"): nodes.nth(i).get_attribute("data-status")
+                for i in range(nodes.count())
+            }
+            frame.locator('g.node[data-id="scaled"]').click()  # select a task in the graph
+            frame.locator("#changes").wait_for(timeout=30_000)
+            changes = frame.locator("#changes").inner_text()
+            page.wait_for_timeout(300)
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            page.goto(
+                f"{served.base}/dags/pipe/tasks/labels/plugin/task-signatures", timeout=90_000
+            )
+            task_frame = page.frame_locator("iframe")
+            task_frame.locator("#task").wait_for(timeout=60_000)
+            task_title = task_frame.locator("#task").inner_text()
+        finally:
+            browser.close()
+    assert shown == EXPECTED
+    assert drawn == EXPECTED
+    assert SCALE_CHANGED in changes
+    assert task_title == "Task labels"
+    assert SCREENSHOT.stat().st_size > 20_000
+
+
+def test_workers_load_the_plugin_without_the_api_server(tmp_path: Path) -> None:
+    """Task workers load plugins through the Task SDK: the FastAPI app is not imported."""
+    script = """
+import sys
+from airflow.sdk import plugins_manager
+plugins_manager.integrate_macros_plugins()
+plugins, errors = plugins_manager._get_plugins()
+assert "skipwise" in [p.name for p in plugins], plugins
+assert not errors, errors
+loaded = [m for m in ("skipwise.airflow.api", "airflow.api_fastapi.core_api.security") if m in sys.modules]
+assert not loaded, loaded
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")

@@ -51,7 +51,7 @@ def time_features(cleaned: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "rush": is_rush_hour(hour).astype("int8"),
-            "weekend": (cleaned["pickup_at"].dt.weekday >= 5).astype("int8"),
+            "weekend": (cleaned["pickup_at"].dt.day_of_week >= 5).astype("int8"),
         }
     )
 

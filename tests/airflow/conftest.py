@@ -186,7 +186,12 @@ PROJECT = {
 
         from minipipe import steps
 
-        @dag(schedule="@daily", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+        @dag(
+            schedule="@daily",
+            start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+            end_date=pendulum.datetime(2024, 1, 3, tz="UTC"),  # no scheduled runs: backfills
+            catchup=False,
+        )
         def daily():
             numbers = task.skipwise(steps.numbers, outlets=[Asset("minipipe://numbers")])()
             day = task.skipwise(steps.on_day)()
@@ -267,9 +272,11 @@ def forget_project_modules() -> None:
 
 def serialize_dags() -> None:
     """Write the DAGs folder's current DAGs to the database, as the DAG processor does."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
 
     forget_project_modules()
+    DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(
         BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder"),
         "dags-folder",

@@ -3,7 +3,8 @@
 Each run is a fresh Python process on a copy of the pipeline in a temporary folder, using the
 embedded default store (``.skipwise`` in that folder). Between the warm run and the edited run,
 ``skipwise plan`` predicts what will rerun without running anything. Then the same steps as
-Dagster assets reuse those results (see ``demo_dagster.py``).
+Dagster assets reuse those results (see ``demo_dagster.py``), and the taxi DAG runs in Airflow
+cold, warm and after the same edit (see ``demo_airflow.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import demo_airflow
 import demo_dagster
 from rich.console import Console
 from rich.table import Table
@@ -90,6 +92,7 @@ def main() -> None:
         reran = [e["step"] for e in edited if e["status"] == "computed"]
         console.print(f"after the edit, reran: {', '.join(reran)}")
         demo_dagster.run(workdir, console)
+        demo_airflow.run(workdir, console, edit_helper)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ th { background: #f8f9fa; } code { font-size: 12px; }
 .status { display: inline-block; border-radius: 4px; padding: 0 6px; border: 1px solid; }
 .graph svg { max-width: 100%; height: auto; } .graph g.node { cursor: pointer; }
 tr.selected td { background: #e8f0fe; } .changed { color: #d93025; font-weight: bold; }
+.warning { background: #fef7e0; border: 1px solid #e37400; padding: 6px 10px; }
 """
 
 # Clicking a task (in the graph or the table) selects it: the page reloads with ?task=<id>.
@@ -42,6 +43,7 @@ def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] 
         f"<h1 id='title'>Signatures: {_e(dag_id)}</h1>",
         f"<div class='meta'>next run: {_e(counts)} &middot; store <code>{_e(view['store'])}"
         f"</code> &middot; latest run <code>{_e(view['latest_run'] or 'none')}</code></div>",
+        f"<p class='warning' id='warning'>{_e(view['warning'])}</p>" if view["warning"] else "",
         f"<div class='graph' id='graph'>{to_svg(graph, title='next run')}</div>",
         _task_table(view["tasks"], task["task_id"] if task else None),
     ]

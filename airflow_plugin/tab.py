@@ -16,12 +16,19 @@ Runs = Mapping[str, Mapping[str, Any]]
 
 
 def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) -> dict[str, Any]:
+    """``warning`` says when the latest run used another store than the one read here: then
+    every status would be wrong (the API server needs the workers' ``$SKIPWISE_STORE``)."""
+    elsewhere = sorted({str(r.get("store")) for r in runs.values()} - {store.url})
     return {
         "dag_id": dag_plan.dag_id,
         "store": store.url,
         "summary": dag_plan.plan.to_dict()["summary"],
         "latest_run": run_id,
         "tasks": [_task(dag_plan, t.task_id, runs) for t in dag_plan.tasks],
+        "warning": f"the latest run stored its results in {', '.join(elsewhere)}, but this "
+        f"API server reads {store.url}: give it the workers' SKIPWISE_STORE"
+        if elsewhere
+        else None,
     }
 
 

@@ -27,27 +27,39 @@ from typing import Any
 
 import pytest
 
-HOME = Path(tempfile.mkdtemp(prefix="skipwise-airflow-"))
-DAGS = HOME / "dags"
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}  # user: role, pw
 
-ENV = {
-    "AIRFLOW_HOME": str(HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME}/airflow.db",
-    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-    "AIRFLOW__CORE__PARALLELISM": "2",
-    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-    "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",  # tests edit DAGs within seconds
-    # Every process of one home signs and checks the same tokens.
-    "AIRFLOW__API_AUTH__JWT_SECRET": "skipwise-tests-jwt-secret-" + "0123456789abcdef" * 4,
-    "AIRFLOW__API__SECRET_KEY": "skipwise-tests-secret-key-0123456789abcdef",
-    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-        f"{user}:{role}" for user, (role, _) in USERS.items()
-    ),
-    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(HOME / "passwords.json"),
-}
+
+def home_env(home: Path) -> dict[str, str]:
+    """The environment of every Airflow process working on ``home``."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",  # tests edit DAGs at once
+        # Every process of one home signs and checks the same tokens.
+        "AIRFLOW__API_AUTH__JWT_SECRET": "skipwise-tests-jwt-secret-" + "0123456789abcdef" * 4,
+        "AIRFLOW__API__SECRET_KEY": "skipwise-tests-secret-key-0123456789abcdef",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+            f"{user}:{role}" for user, (role, _) in USERS.items()
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+    }
+
+
+def new_home(home: Path) -> dict[str, str]:
+    """An Airflow home with a copy of the migrated database; returns its environment."""
+    (home / "dags").mkdir(parents=True)
+    (home / "passwords.json").write_text(
+        "{" + ",".join(f'"{user}": "{pw}"' for user, (_, pw) in USERS.items()) + "}"
+    )
+    with sqlite3.connect(_template_database()) as src, sqlite3.connect(home / "airflow.db") as dst:
+        src.backup(dst)
+    return home_env(home)
 
 
 def _template_database() -> Path:
@@ -60,15 +72,9 @@ def _template_database() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not database.exists():
             home = Path(tempfile.mkdtemp(dir=folder))
-            env = {
-                **os.environ,
-                **ENV,
-                "AIRFLOW_HOME": str(home),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            }
             subprocess.run(
                 [sys.executable, "-m", "airflow", "db", "migrate"],
-                env=env,
+                env={**os.environ, **home_env(home)},
                 check=True,
                 capture_output=True,
             )
@@ -77,19 +83,12 @@ def _template_database() -> Path:
     return database
 
 
-def _copy_database(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-
-
-DAGS.mkdir()
-sys.path.insert(0, str(DAGS))  # as Airflow's DAG processor and workers have it
-(HOME / "passwords.json").write_text(
-    "{" + ",".join(f'"{user}": "{pw}"' for user, (_, pw) in USERS.items()) + "}"
-)
-os.environ.update(ENV)
+# This process's home (each pytest-xdist worker has its own).
+HOME = Path(tempfile.mkdtemp(prefix="skipwise-airflow-"))
+DAGS = HOME / "dags"
+os.environ.update(new_home(HOME))
 os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-_copy_database(_template_database(), HOME / "airflow.db")
+sys.path.insert(0, str(DAGS))  # as Airflow's DAG processor and workers have it
 atexit.register(shutil.rmtree, HOME, True)
 
 PROJECT = {
@@ -285,14 +284,15 @@ def serialize_dags() -> None:
 
 
 class Project:
-    """Files in the DAGs folder; :meth:`dag` imports a DAG file's current code afresh."""
+    """Files in a DAGs folder; :meth:`dag` imports a DAG file's current code afresh."""
 
-    def __init__(self, calls: Path):
+    def __init__(self, calls: Path, folder: Path = DAGS):
         self.calls_file = calls
+        self.folder = folder
 
     def dag(self, name: str) -> Any:
         forget_project_modules()
-        spec = importlib.util.spec_from_file_location(name, DAGS / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, self.folder / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -301,7 +301,7 @@ class Project:
         return next(value for value in vars(module).values() if isinstance(value, DAG))
 
     def edit(self, file: str, old: str, new: str) -> None:
-        path = DAGS / file
+        path = self.folder / file
         text = path.read_text()
         assert old in text, f"{old!r} not in {file}"
         path.write_text(text.replace(old, new))
@@ -316,11 +316,11 @@ class Project:
         return sorted(lines)
 
 
-def write_project(files: dict[str, str]) -> None:
+def write_project(files: dict[str, str], folder: Path = DAGS) -> None:
     """Replace the DAGs folder's content with ``files``."""
-    shutil.rmtree(DAGS)
+    shutil.rmtree(folder)
     for name, source in files.items():
-        path = DAGS / name
+        path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip())
 

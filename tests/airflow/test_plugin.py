@@ -19,18 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow.conftest import (
-    DAGS,
-    PROJECT,
-    ROOT,
-    USERS,
-    Project,
-    forget_project_modules,
-    run_dag,
-    serialize_dags,
-    write_project,
-)
-from tests.airflow.servers import api_server, request, token
+from tests.airflow.conftest import PROJECT, ROOT, USERS, Project, new_home, write_project
+from tests.airflow.servers import AIRFLOW, api_server, request, token
 
 SCREENSHOT = ROOT / "test-output" / "airflow" / "signatures-tab.png"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -47,11 +37,29 @@ EXPECTED = {
 SCALE_CHANGED = "dependency minipipe.helpers:SCALE changed (via minipipe.helpers:scale)"
 
 
+# The DAG's first run, in a process of the module's own Airflow home.
+FIRST_RUN = """
+import importlib.util, sys
+from pathlib import Path
+from airflow.sdk import DAG
+
+dags = Path(sys.argv[1])
+sys.path.insert(0, str(dags))
+spec = importlib.util.spec_from_file_location("pipe", dags / "pipe.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+dag = next(value for value in vars(module).values() if isinstance(value, DAG))
+assert dag.test().state == "success"
+"""
+
+
 @dataclass(frozen=True)
 class Served:
     base: str
     store: Path
     token: str
+    env: dict[str, str]
+    dags: Path
 
     def get(self, path: str, bearer: str | None = None) -> tuple[int, object]:
         return request(f"{self.base}/skipwise{path}", bearer=bearer)
@@ -59,25 +67,36 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """An api-server on an Airflow home of this module's own (other tests in this process
+    change theirs between these tests), after the DAG ran, a helper changed and a task was
+    added, and ``airflow dags reserialize`` ran."""
     folder = tmp_path_factory.mktemp("tab")
     store = folder / "store"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SKIPWISE_STORE", str(store))
-        patch.setenv("MINIPIPE_CALLS", str(folder / "calls.log"))
-        patch.setattr(sys, "dont_write_bytecode", True)
-        write_project(PROJECT)
-        project = Project(folder / "calls.log")
-        assert run_dag(project.dag("pipe")).state == "success"
-        project.edit("minipipe/helpers.py", "SCALE = 2", "SCALE = 3")
-        project.edit(
-            "pipe.py",
-            "# (new tasks go here)",
-            'task.skipwise(steps.numbers, task_id="more_numbers")(n=5)',
-        )
-        serialize_dags()
-        with api_server(SKIPWISE_STORE=str(store)) as base:
-            yield Served(base, store, token(base))
-        forget_project_modules()
+    env = {
+        **os.environ,
+        **new_home(folder / "home"),
+        "SKIPWISE_STORE": str(store),
+        "MINIPIPE_CALLS": str(folder / "calls.log"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    dags = folder / "home" / "dags"
+    write_project(PROJECT, dags)
+    run([sys.executable, "-c", FIRST_RUN, str(dags)], env)
+    project = Project(folder / "calls.log", dags)
+    project.edit("minipipe/helpers.py", "SCALE = 2", "SCALE = 3")
+    project.edit(
+        "pipe.py",
+        "# (new tasks go here)",
+        'task.skipwise(steps.numbers, task_id="more_numbers")(n=5)',
+    )
+    run([AIRFLOW, "dags", "reserialize"], env)
+    with api_server(**env) as base:
+        yield Served(base, store, token(base), env, dags)
+
+
+def run(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_the_route_returns_each_tasks_status(served: Served) -> None:
@@ -90,6 +109,7 @@ def test_the_route_returns_each_tasks_status(served: Served) -> None:
     assert tasks["scaled"]["last_run"]["status"] == "computed"
     assert tasks["offset"]["name"] is None
     assert view["store"] == str(served.store)
+    assert view["warning"] is None  # the runs used the store the API server reads
 
     status, task = served.get("/api/dags/pipe/tasks/scaled", bearer=served.token)
     assert status == 200, task
@@ -103,8 +123,8 @@ def test_skipwise_plan_on_the_dag_file_agrees_with_the_tab(served: Served) -> No
     def plan(fmt: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "skipwise.cli", "plan", "pipe.py", "-f", fmt],
-            cwd=DAGS,
-            env={**os.environ, "SKIPWISE_STORE": str(served.store)},
+            cwd=served.dags,
+            env=served.env,
             capture_output=True,
             text=True,
         )

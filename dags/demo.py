@@ -62,7 +62,19 @@ def show_plan(workdir: Path) -> None:
 
 def cell(step: dict) -> str:
     colour = "green" if step["status"] == "reused" else "yellow"
-    return f"[{colour}]{step['status']}[/] {step['seconds']:.2f}s"
+    seconds = f" {step['seconds']:.2f}s" if "seconds" in step else ""
+    return f"[{colour}]{step['status']}[/]{seconds}"
+
+
+def runs_table(title: str, kind: str, cold: list, warm: list, edited: list) -> Table:
+    """One row per step (or task): what it did in each run, and why it ran after the edit."""
+    table = Table(title=title)
+    for column in (kind, "cold", "warm", "after edit", "why it ran"):
+        table.add_column(column)
+    for c, w, e in zip(cold, warm, edited, strict=True):
+        why = e["reason"] if e["status"] == "computed" else ""
+        table.add_row(c["step"], cell(c), cell(w), cell(e), why)
+    return table
 
 
 def main() -> None:
@@ -80,19 +92,22 @@ def main() -> None:
         show_plan(workdir)
         edited = run_pipeline(workdir)
 
-        table = Table(title="skipwise demo: taxi pipeline (store: embedded default .skipwise/)")
-        for column in ("step", "cold", "warm", "after edit", "why it ran"):
-            table.add_column(column)
-        for c, w, e in zip(cold, warm, edited, strict=True):
-            why = e["reason"] if e["status"] == "computed" else ""
-            table.add_row(c["step"], cell(c), cell(w), cell(e), why)
+        title = "skipwise demo: taxi pipeline (store: embedded default .skipwise/)"
+        table = runs_table(title, "step", cold, warm, edited)
         totals = [sum(s["seconds"] for s in run) for run in (cold, warm, edited)]
         table.add_row("total", *(f"{t:.2f}s" for t in totals), "")
         console.print(table)
         reran = [e["step"] for e in edited if e["status"] == "computed"]
         console.print(f"after the edit, reran: {', '.join(reran)}")
         demo_dagster.run(workdir, console)
-        demo_airflow.run(workdir, console, edit_helper)
+
+        runs = demo_airflow.run(workdir, console, edit_helper)
+        table = runs_table("skipwise demo: the taxi DAG in Airflow (its own store)", "task", *runs)
+        ran = [sum(task["status"] == "computed" for task in run) for run in runs]
+        table.add_row("callables run", *(f"{n} of {len(runs[0])}" for n in ran), "")
+        console.print(table)
+        reran = [task["step"] for task in runs[-1] if task["status"] == "computed"]
+        console.print(f"in Airflow, after the edit, reran: {', '.join(reran)}")
 
 
 if __name__ == "__main__":

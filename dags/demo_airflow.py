@@ -18,17 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 TASKS = ["trips", "cleaned", "fare_features", "time_features", "model", "metrics"]
-COLOURS = {"reused": "green", "computed": "yellow"}
 
 
-def run(workdir: Path, console: Console, edit: Callable[[Path], None]) -> list[str]:
+def run(workdir: Path, console: Console, edit: Callable[[Path], None]) -> list[list[dict]]:
     """The phase, in ``workdir/airflow``; ``edit`` changes the helper in a pipeline folder.
-    Returns the tasks that recomputed after the edit."""
+    Returns what each task did in the cold, warm and edited runs."""
     folder = workdir / "airflow"
     dags = folder / "dags"
     shutil.copytree(HERE / "taxi", dags / "taxi", ignore=shutil.ignore_patterns("__pycache__"))
@@ -47,24 +45,12 @@ def run(workdir: Path, console: Console, edit: Callable[[Path], None]) -> list[s
         env={**env, "COLUMNS": "120"},
         check=True,
     )
-    edited = dags_test(folder, env)
-
-    table = Table(title="skipwise demo: the taxi DAG in Airflow (its own store)")
-    for column in ("task", "cold", "warm", "after edit", "why it ran"):
-        table.add_column(column)
-    for c, w, e in zip(cold, warm, edited, strict=True):
-        why = e["reason"] if e["status"] == "computed" else ""
-        table.add_row(c["task"], _cell(c), _cell(w), _cell(e), why)
-    ran = [sum(t["status"] == "computed" for t in run) for run in (cold, warm, edited)]
-    table.add_row("callables run", *(f"{n} of {len(cold)}" for n in ran), "")
-    console.print(table)
-    reran = [t["task"] for t in edited if t["status"] == "computed"]
-    console.print(f"in Airflow, after the edit, reran: {', '.join(reran)}")
-    return reran
+    return [cold, warm, dags_test(folder, env)]
 
 
 def dags_test(folder: Path, env: dict[str, str]) -> list[dict]:
-    """One ``airflow dags test taxi``; each task's skipwise reference, in the DAG's order."""
+    """One ``airflow dags test taxi``: each task's skipwise reference (``step`` is the task id),
+    in the DAG's order."""
     _airflow(["dags", "test", "taxi"], env)
     with sqlite3.connect(f"file:{folder / 'airflow.db'}?mode=ro", uri=True) as db:
         rows = db.execute(
@@ -72,7 +58,7 @@ def dags_test(folder: Path, env: dict[str, str]) -> list[dict]:
             "and run_id = (select run_id from dag_run where dag_id = 'taxi' order by id desc)"
         ).fetchall()
     references = {task: json.loads(value) for task, value in rows}
-    return [{"task": task, **references[task]} for task in TASKS]
+    return [{"step": task, **references[task]} for task in TASKS]
 
 
 def _environment(folder: Path) -> dict[str, str]:
@@ -91,7 +77,3 @@ def _airflow(args: list[str], env: dict[str, str]) -> None:
     result = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"demo: airflow {' '.join(args)} failed:\n{result.stdout[-4000:]}")
-
-
-def _cell(task: dict) -> str:
-    return f"[{COLOURS[task['status']]}]{task['status']}[/]"

@@ -18,21 +18,11 @@ def test_cold_warm_and_edited_dag_runs(
     import demo
     import demo_airflow
 
-    console = Console(record=True, width=200)
-    reran = demo_airflow.run(tmp_path, console, demo.edit_helper)
-    assert reran == ["time_features", "model", "metrics"]
-    rows = {
-        line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
-        for line in console.export_text().splitlines()
-        if line.startswith("│")
-    }
-    assert rows["callables run"] == ["6 of 6", "0 of 6", "3 of 6", ""]
-    assert rows["trips"][:3] == ["computed", "reused", "reused"]
-    assert rows["time_features"] == [
-        "computed",
-        "reused",
-        "computed",
-        "dependency taxi.helpers:is_rush_hour changed",
-    ]
+    cold, warm, edited = demo_airflow.run(tmp_path, Console(), demo.edit_helper)
+    assert [task["step"] for task in cold] == demo_airflow.TASKS
+    assert [task["status"] for task in cold] == ["computed"] * 6
+    assert [task["status"] for task in warm] == ["reused"] * 6
+    assert [task["status"] for task in edited] == ["reused"] * 3 + ["computed"] * 3
+    assert edited[3]["reason"] == "dependency taxi.helpers:is_rush_hour changed"
     plan = capfd.readouterr().out  # `skipwise plan taxi_airflow.py`, before the edited run
     assert "│ time_features │ rerun  │ dependency taxi.helpers:is_rush_hour changed" in plan

@@ -17,7 +17,7 @@ from skipwise.airflow.record import FIELD, TaskRecord, result_name
 from skipwise.codegraph import CodeGraph
 from skipwise.errors import SkipwiseError
 from skipwise.graph import GraphNode, StatusGraph
-from skipwise.plan import Plan, Target, make_plan
+from skipwise.plan import Plan, PlanItem, Target, make_plan
 from skipwise.store import Store
 
 PARTIAL_GRAPH = (
@@ -40,7 +40,7 @@ class DagPlan:
     tasks: list[DagTask]
     plan: Plan
 
-    def item(self, task_id: str) -> Any:
+    def item(self, task_id: str) -> PlanItem:
         return next(item for item in self.plan.items if item.label == task_id)
 
     def status_graph(self) -> StatusGraph:

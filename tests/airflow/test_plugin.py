@@ -90,7 +90,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         'task.skipwise(steps.numbers, task_id="more_numbers")(n=5)',
     )
     run([AIRFLOW, "dags", "reserialize"], env)
-    with api_server(**env) as base:
+    # The API server gets an empty DAGs folder: it could not import the DAG's code if it tried.
+    empty = folder / "no-dags"
+    empty.mkdir()
+    with api_server(**{**env, "AIRFLOW__CORE__DAGS_FOLDER": str(empty)}) as base:
         yield Served(base, store, token(base), env, dags)
 
 
@@ -145,8 +148,10 @@ def test_routes_need_read_permission_on_the_dag(served: Served) -> None:
         assert served.get(path)[0] == 401  # no token
         assert served.get(path, bearer="not-a-token")[0] == 403
         assert served.get(path, bearer=token(served.base, "viewer"))[0] == 200
-    status, _ = request(f"{served.base}/skipwise/dags/pipe/view", cookie=served.token)
+    status, page = request(f"{served.base}/skipwise/dags/pipe/view", cookie=served.token)
     assert status == 200  # the UI's cookie, as the tab's iframe sends it
+    for fetch in ("<script src", "<link", "<img", "@import", "url(http"):  # nothing fetched
+        assert fetch not in page
     assert served.get("/api/dags/nope", bearer=served.token)[0] == 404
     assert served.get("/api/dags/pipe/tasks/nope", bearer=served.token)[0] == 404
 

@@ -13,7 +13,7 @@ from skipwise import config, plan
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
-from skipwise.airflow.reference import as_refs, reference, resolved
+from skipwise.airflow.reference import as_refs, reference
 from skipwise.engine import Cached, producer_context
 from skipwise.errors import StoreError
 
@@ -113,8 +113,8 @@ class SkipwiseOperator(PythonOperator):
         tree = self.signer().tree_for(args, airflow_context.signed_kwargs(fn, kwargs), extra)
         call = super().execute_callable
 
-        def run() -> Any:
-            self.op_args, self.op_kwargs = resolved(args), resolved(kwargs)
+        def run(*loaded_args: Any, **loaded_kwargs: Any) -> Any:  # upstream results loaded
+            self.op_args, self.op_kwargs = loaded_args, loaded_kwargs
             return call()
 
         options = self.skipwise_options
@@ -129,7 +129,7 @@ class SkipwiseOperator(PythonOperator):
         producer = {"airflow": f"{self.dag_id}/{self.task_id}/{context['run_id']}"}
         token = producer_context.set(producer)
         try:
-            outcome = runner.execute(tree, (), {}, load=False)
+            outcome = runner.execute(tree, args, kwargs, load=False)
         finally:
             producer_context.reset(token)
         if outcome.manifest.extra.get("stored") is False:

@@ -24,7 +24,7 @@ tr.selected td { background: #e8f0fe; } .changed { color: #d93025; font-weight: 
 
 # Clicking a task (in the graph or the table) selects it: the page reloads with ?task=<id>.
 _SCRIPT = """
-for (const el of document.querySelectorAll("g.node, tr[data-task]")) {
+for (const el of document.querySelectorAll("#graph g.node, tr[data-task]")) {
   el.addEventListener("click", () => {
     location.search = "?task=" + encodeURIComponent(el.dataset.task || el.dataset.id);
   });
@@ -45,11 +45,11 @@ def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] 
         f"</code> &middot; latest run <code>{_e(view['latest_run'] or 'none')}</code></div>",
         f"<p class='warning' id='warning'>{_e(view['warning'])}</p>" if view["warning"] else "",
         f"<div class='graph' id='graph'>{to_svg(graph, title='next run')}</div>",
+        _task_details(task) if task is not None else "",  # right under the graph clicked
+        "<h2>Tasks</h2>",
         _task_table(view["tasks"], task["task_id"] if task else None),
+        f"<script>{_SCRIPT}</script></body></html>",
     ]
-    if task is not None:
-        parts.append(_task_details(task))
-    parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts)
 
 
@@ -88,35 +88,10 @@ def _task_details(task: Mapping[str, Any]) -> str:
         return "\n".join(out)
     out.append(
         f"<h2>Signature tree of the stored result</h2><p>signature "
-        f"<code>{_e(tree['signature'])}</code>, code digest <code>"
-        f"{_e(tree['code']['digest'][:16])}</code></p>"
+        f"<code>{_e(tree['signature'])}</code></p>"
+        f"<div class='graph' id='tree'>{task['picture']}</div>"
     )
-    rows = "".join(
-        f"<tr><td{' class=changed' if node['changed'] else ''}><code>{_e(key)}</code></td>"
-        f"<td>{_e(node['kind'])}</td><td><code>{_e(node['digest'][:12])}</code></td>"
-        f"<td>{'changed since' if node['changed'] else ''}</td></tr>"
-        for key, node in tree["code"]["nodes"].items()
-    )
-    out.append(
-        "<table id='code'><tr><th>code</th><th>kind</th><th>digest</th><th></th></tr>"
-        f"{rows}</table>"
-    )
-    rows = "".join(
-        f"<tr><td><code>{_e(param)}</code></td><td>{_e(_argument(arg))}</td></tr>"
-        for param, arg in tree["arguments"].items()
-    )
-    rows += "".join(
-        f"<tr><td><code>{_e(key)}</code></td><td>{_e(value)}</td></tr>"
-        for key, value in tree["extra"].items()
-    )
-    out.append(f"<table id='arguments'><tr><th>input</th><th>signed as</th></tr>{rows}</table>")
     return "\n".join(out)
-
-
-def _argument(arg: Mapping[str, Any]) -> str:
-    if arg.get("upstream"):
-        return "upstream result " + ", ".join(sig[:12] for sig in arg["upstream"])
-    return f"{arg['type']} {arg['digest'][:12]}"
 
 
 def _badge(status: str) -> str:

@@ -12,7 +12,7 @@ loaded only if they run. A plain task calls :func:`load`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from skipwise import config
@@ -65,20 +65,12 @@ def _opened(url: str) -> Store:
 
 
 def as_refs(value: Any) -> Any:
-    """``value`` with every reference in it (at any depth) replaced by a ``Ref``."""
-    return _map(value, lambda v: Ref(v["signature"], store_at(v["store"])), is_reference)
-
-
-def resolved(value: Any) -> Any:
-    """``value`` with every ``Ref`` in it (at any depth) replaced by the stored object."""
-    return _map(value, Ref.load, lambda v: isinstance(v, Ref))
-
-
-def _map(value: Any, change: Callable[[Any], Any], wanted: Callable[[Any], bool]) -> Any:
-    if wanted(value):
-        return change(value)
+    """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
+    its signature, loaded only if the task runs."""
+    if is_reference(value):
+        return Ref(value["signature"], store_at(value["store"]))
     if type(value) in (list, tuple):
-        return type(value)(_map(v, change, wanted) for v in value)
+        return type(value)(as_refs(v) for v in value)
     if type(value) is dict:
-        return {k: _map(v, change, wanted) for k, v in value.items()}
+        return {k: as_refs(v) for k, v in value.items()}
     return value

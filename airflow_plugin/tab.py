@@ -8,6 +8,7 @@ from typing import Any
 
 from skipwise.airflow.dagplan import DagPlan
 from skipwise.engine import latest_tree
+from skipwise.graph import to_svg, tree_graph
 from skipwise.store import Store
 from skipwise.tree import Change
 
@@ -33,14 +34,15 @@ def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) ->
 
 
 def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict[str, Any]:
-    """The task, with the changes since its stored result and that result's signature tree
-    (code nodes marked changed or not; source texts stay in the store)."""
+    """The task, with the changes since its stored result and that result's signature tree:
+    as data (code nodes marked changed or not; source texts stay in the store) and as a
+    picture (core's SVG, what changed in red)."""
     view = _task(dag_plan, task_id, runs)
     item = dag_plan.item(task_id)
     view["changes"] = [_change(c) for c in item.changes]
     stored = latest_tree(store, item.name) if item.status != "unmanaged" else None
+    view["tree"] = view["picture"] = None
     if stored is None:
-        view["tree"] = None
         return view
     changed = {c.subject for c in item.changes}
     tree = stored.to_dict()
@@ -48,6 +50,7 @@ def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict
     for key, node in tree["code"]["nodes"].items():
         node["changed"] = key in changed
     view["tree"] = tree
+    view["picture"] = to_svg(tree_graph(stored, item.changes, item.status), title=item.name)
     return view
 
 

@@ -120,6 +120,7 @@ def test_the_route_returns_each_tasks_status(served: Served) -> None:
     changed = {k for k, node in task["tree"]["code"]["nodes"].items() if node["changed"]}
     assert changed == {"minipipe.helpers:SCALE"}
     assert task["tree"]["arguments"]["numbers"]["upstream"]
+    assert 'data-id="minipipe.helpers:SCALE" data-status="changed"' in task["picture"]
 
 
 def test_skipwise_plan_on_the_dag_file_agrees_with_the_tab(served: Served) -> None:
@@ -181,14 +182,17 @@ def test_the_signatures_tab_in_chromium(served: Served) -> None:
                 rows.nth(i).get_attribute("data-task"): rows.nth(i).get_attribute("data-status")
                 for i in range(rows.count())
             }
-            nodes = frame.locator("g.node")
+            nodes = frame.locator("#graph g.node")
             drawn = {
                 nodes.nth(i).get_attribute("data-id"): nodes.nth(i).get_attribute("data-status")
                 for i in range(nodes.count())
             }
-            frame.locator('g.node[data-id="scaled"]').click()  # select a task in the graph
+            frame.locator('#graph g.node[data-id="scaled"]').click()  # select a task
             frame.locator("#changes").wait_for(timeout=30_000)
             changes = frame.locator("#changes").inner_text()
+            changed_node = frame.locator('#tree g.node[data-id="minipipe.helpers:SCALE"]')
+            tree_status = changed_node.get_attribute("data-status")
+            frame.locator("#task").scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -204,6 +208,7 @@ def test_the_signatures_tab_in_chromium(served: Served) -> None:
     assert shown == EXPECTED
     assert drawn == EXPECTED
     assert SCALE_CHANGED in changes
+    assert tree_status == "changed"  # the signature tree's picture marks what changed
     assert task_title == "Task labels"
     assert SCREENSHOT.stat().st_size > 20_000
 

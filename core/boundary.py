@@ -98,3 +98,14 @@ def canonical_key(obj: object) -> str | None:
         if target is _MISSING:
             return None
     return f"{module_label(module_name)}:{qualname}" if target is obj else None
+
+
+def module_named(label: str):
+    """The loaded module whose :func:`module_label` is ``label`` (``__main__``, a DAG file)."""
+    module = sys.modules.get(label)
+    if module is not None:
+        return module
+    for name, candidate in list(sys.modules.items()):
+        if candidate is not None and module_label(name) == label:
+            return candidate
+    return None

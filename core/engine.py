@@ -25,7 +25,7 @@ from skipwise.store.base import producer_info, unsaved_manifest
 from skipwise.store.codecs import choose_codec
 from skipwise.tree import ArgumentRecord, Change, SignatureTree, diff, summarize
 from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
-from skipwise.walker import Walker, is_code
+from skipwise.walker import Walker, bound_builtin, is_code
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -157,9 +157,13 @@ def _argument_code_ref(obj: object, path: str) -> str | None:
     module = getattr(obj, "__module__", None)
     if isinstance(obj, types.ModuleType):
         module = obj.__name__
-    if not config.boundary().is_user_module(module):
-        return f"external:{module}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
-    return code_graph(obj, warn_dynamic=False).digest
+    if not config.boundary().is_user_module(module) and not bound_builtin(obj):
+        name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+        return f"external:{module}.{name or type(obj).__qualname__}"
+    fn = obj.fn if isinstance(obj, Cached) else obj
+    walker = _signing_pass.get() or Walker(config.boundary())
+    binding = canonical_key(fn) or _fallback_key(fn)
+    return walker.graph(fn, binding, warn_dynamic=False, all_members=isinstance(fn, type)).digest
 
 
 def _argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
@@ -195,8 +199,6 @@ def default_name(fn: Callable[..., Any]) -> str:
 class Cached(Generic[P, R]):
     """A function whose results are stored by signature and reused while it is unchanged."""
 
-    __skipwise_wraps__ = "fn"  # the code walker looks through to the wrapped function
-
     def __init__(
         self,
         fn: Callable[P, R],
@@ -227,6 +229,10 @@ class Cached(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<skipwise.cached {self.name}>"
+
+    def __skipwise_node__(self) -> tuple[Callable[..., Any], str, tuple[object, ...]]:
+        """What another function's signature covers when it calls this one."""
+        return self.fn, self.version, self.depends_on
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.run(*args, **kwargs).value

@@ -10,6 +10,9 @@ Source text is read only to show a diff.
 
 from __future__ import annotations
 
+import inspect
+import itertools
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -87,6 +90,9 @@ def code_digest(code: types.CodeType) -> str:
         consts = [c for c in co.co_consts if not isinstance(c, types.CodeType)]
         if _has_docstring(co):
             consts[0] = None
+        elif not co.co_flags & inspect.CO_NEWLOCALS:  # a class body stores __doc__ by name
+            docstrings = _class_docstrings(co)
+            consts = [None if c in docstrings else c for c in consts]
         h.update(co.co_code)
         h.update(repr((co.co_name, co.co_names, co.co_varnames, co.co_freevars)).encode())
         h.update(repr((co.co_cellvars, co.co_argcount, co.co_posonlyargcount)).encode())
@@ -99,8 +105,17 @@ def code_digest(code: types.CodeType) -> str:
 def _has_docstring(co: types.CodeType) -> bool:
     if sys.version_info >= (3, 14):
         return bool(co.co_flags & _CO_HAS_DOCSTRING)
-    is_function = not co.co_name.startswith("<") or co.co_name == "<lambda>"
+    is_function = bool(co.co_flags & inspect.CO_NEWLOCALS) and not co.co_name.startswith("<")
     return is_function and bool(co.co_consts) and isinstance(co.co_consts[0], str)
+
+
+def _class_docstrings(co: types.CodeType) -> set[object]:
+    ops = bytecode.instructions(co)
+    return {
+        value
+        for (op, value), (following, name) in itertools.pairwise(ops)
+        if op == "LOAD_CONST" and following == "STORE_NAME" and name == "__doc__"
+    }
 
 
 _MUTATORS = frozenset(
@@ -136,8 +151,9 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     mutated: set[str] = set()
     for co in _nested_code(code):
         names.update(co.co_names)
-        names.update(c for c in co.co_consts if isinstance(c, str) and c.isidentifier())
+        names.update(_identifiers(co.co_consts))
         ops = bytecode.instructions(co)
+        aliases: dict[str, tuple[str, int]] = {}  # local name -> module imported in the body
         chain: list[str] | None = None
         for i, (op, argval) in enumerate(ops):
             if op in ("LOAD_ATTR", "LOAD_METHOD") and chain is not None:
@@ -148,11 +164,24 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                 chain = None
             if op in ("LOAD_GLOBAL", "LOAD_NAME"):
                 chain = [argval]
+            elif op in _LOCAL_LOADS and argval in aliases:
+                module, level = aliases[argval]
+                chain = [IMPORTED_MODULE, module, str(level)]  # `import m` in the body, then m.f
             if op in _MUTATION_OPS:
                 _note_mutation(ops, i, co, mutated)
             if op == "IMPORT_NAME":
                 level = ops[i - 2][1] if i >= 2 else 0
-                imports.append((argval, level if isinstance(level, int) else 0, []))
+                level = level if isinstance(level, int) else 0
+                imports.append((argval, level, []))
+                following = ops[i + 1] if i + 1 < len(ops) else ("", None)
+                if following[0] in _LOCAL_STORES:
+                    # `import a.b` binds the top package a; `import m as x` binds m.
+                    top = (
+                        argval.partition(".")[0]
+                        if following[1] == argval.partition(".")[0]
+                        else argval
+                    )
+                    aliases[following[1]] = (top, level)
             elif op == "IMPORT_FROM" and imports:
                 imports[-1][2].append(argval)
         if chain is not None:
@@ -166,6 +195,24 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         mutated=frozenset(mutated),
         dynamic=_dynamic(code, module_globals, names),
     )
+
+
+IMPORTED_MODULE = (
+    "<imported>"  # first element of a chain that starts at a module imported in a body
+)
+_LOCAL_LOADS = ("LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLASSDEREF")
+_LOCAL_STORES = ("STORE_FAST", "STORE_NAME", "STORE_DEREF", "STORE_GLOBAL")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _identifiers(consts: tuple[object, ...]) -> Iterator[str]:
+    """Names a method could be reached by: words in string constants (``"{r.amount}"``,
+    ``attrgetter("total")``), also inside tuples (``match`` class patterns)."""
+    for const in consts:
+        if isinstance(const, str):
+            yield from _WORD.findall(const) if len(const) < 10_000 else ()
+        elif isinstance(const, tuple | frozenset):
+            yield from _identifiers(tuple(const))
 
 
 def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str]) -> tuple[str, ...]:

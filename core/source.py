@@ -91,6 +91,16 @@ class ModuleSource:
 _cache: dict[str, tuple[tuple[int, int] | None, ModuleSource | None]] = {}
 
 
+def unchanged_since_import(module: object) -> bool:
+    """False when the module's file was edited after its bytecode was cached (at import): its
+    statements on disk are then not the code that runs."""
+    filename, cached = getattr(module, "__file__", None), getattr(module, "__cached__", None)
+    try:
+        return not (filename and cached and os.path.getmtime(filename) > os.path.getmtime(cached))
+    except OSError:
+        return True
+
+
 def module_source(filename: str | None, module_globals: dict | None = None) -> ModuleSource | None:
     """The parsed source of ``filename``, cached until the file changes; None if unavailable."""
     if not filename:
@@ -178,7 +188,10 @@ def _chains(nodes) -> set[tuple[str, ...]]:
 
 _DYNAMIC_BUILTINS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars"}
 _DYNAMIC_ATTRIBUTES = {"getattr", "setattr", "hasattr", "delattr"}
-DYNAMIC_NAMES = frozenset({*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, "import_module"})
+_BY_NAME_CALLERS = {"methodcaller", "attrgetter"}
+DYNAMIC_NAMES = frozenset(
+    {*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, *_BY_NAME_CALLERS, "import_module"}
+)
 
 
 def dynamic_calls(node: ast.AST) -> list[str]:
@@ -199,4 +212,11 @@ def dynamic_calls(node: ast.AST) -> list[str]:
             found.append(f"line {call.lineno}: {func.id}() with a computed name")
         elif isinstance(func, ast.Attribute) and func.attr == "import_module":
             found.append(f"line {call.lineno}: importlib.import_module()")
+        elif (
+            (getattr(func, "id", None) or getattr(func, "attr", None)) in _BY_NAME_CALLERS
+            and call.args
+            and not all(isinstance(a, ast.Constant) for a in call.args)
+        ):
+            name = getattr(func, "id", None) or getattr(func, "attr", None)
+            found.append(f"line {call.lineno}: {name}() with a computed name")
     return found

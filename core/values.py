@@ -13,7 +13,12 @@ import datetime as _dt
 import decimal
 import enum
 import fractions
+import functools
 import os
+import re
+import sys
+import types
+import typing
 import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -22,6 +27,7 @@ from typing import Any
 import blake3
 
 from skipwise import hashing
+from skipwise.boundary import module_label
 
 ContentHasher = Callable[[Any], bytes | str]
 
@@ -85,6 +91,35 @@ class File(os.PathLike):
         return hashing.file_digest(self.path)
 
 
+def _portable_path(path: PurePath) -> str:
+    """Paths inside a checkout (under a ``sys.path`` folder of user code) are hashed relative to
+    it, so a teammate's clone elsewhere signs the same; other paths stay as they are."""
+    text = path.as_posix()
+    if not path.is_absolute():
+        return text
+    for root in _user_roots():
+        if text == root or text.startswith(root + "/"):
+            return "<checkout>/" + text[len(root) :].lstrip("/")
+    return text
+
+
+@functools.cache
+def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
+    import sysconfig
+
+    installed = {os.path.realpath(p) for k, p in sysconfig.get_paths().items() if k.endswith("lib")}
+    roots = []
+    for entry in entries:
+        real = os.path.realpath(entry or os.getcwd())
+        if os.path.isdir(real) and not any(real.startswith(i) for i in installed):
+            roots.append(real)
+    return tuple(sorted(set(roots), key=len, reverse=True))  # the deepest root first
+
+
+def _user_roots() -> tuple[str, ...]:
+    return _user_roots_for(tuple(sys.path))
+
+
 def qualified_type_name(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
@@ -113,8 +148,10 @@ class ValueHasher:
         code_ref: CodeRef,
         is_user_type: IsUserType,
         lineage: Lineage | None = None,
+        words: set[str] | None = None,
     ):
         self.strict = strict
+        self.words = words
         self.code_ref = code_ref
         self.is_user_type = is_user_type
         self.lineage = lineage
@@ -133,6 +170,8 @@ class ValueHasher:
         if simple is not None:
             tag, text = simple(obj)
             _put(h, tag, text)
+            if t is str and self.words is not None and len(obj) < 10_000:
+                self.words.update(_WORD.findall(obj))
             return
         if self.lineage is not None:
             signature = self.lineage(obj)
@@ -160,24 +199,36 @@ class ValueHasher:
             _put(h, b"L" if t is list else b"P", str(len(obj)))
             for i, item in enumerate(obj):
                 self.feed(h, item, f"{path}[{i}]")
-        elif t is dict:
+            return
+        if t is dict and _is_module_namespace(obj):
+            # A module's globals (a library object may hold them): the module, by name.
+            _put(h, b"M", module_label(obj["__name__"]))
+            return
+        if t is dict or t is types.MappingProxyType:
             _put(h, b"D", str(len(obj)))
             for key, item in obj.items():
                 self.feed(h, key, f"{path} key")
-                self.feed(h, item, f"{path}[{key!r}]")
-        elif t is set or t is frozenset:
-            items = sorted(self.digest(item, f"{path} item") for item in obj)
+                self.feed(h, item, f"{path}[{self._key_text(key)}]")
+            return
+        if t is set or t is frozenset:
+            items = sorted(self.digest(item, f"{path}{{{self._key_text(item)}}}") for item in obj)
             _put(h, b"S" if t is set else b"Z", "".join(items))
-        elif isinstance(obj, enum.Enum):
+            return
+        if isinstance(obj, File):
+            _put(h, b"F", obj.content_digest())
+            return
+        if (code := self.code_ref(obj, path)) is not None:
+            _put(h, b"C", code)
+            return
+        if self.is_user_type(t):
+            # Whatever the value, its class's code can change what it does.
+            _put(h, b"C", self.code_ref(t, path) or "")
+        if isinstance(obj, enum.Enum):
             _put(h, b"E", qualified_type_name(t))
             _put(h, b"e", obj.name)
             self.feed(h, obj.value, f"{path}.value")
-        elif isinstance(obj, File):
-            _put(h, b"F", obj.content_digest())
-        elif (code := self.code_ref(obj, path)) is not None:
-            _put(h, b"C", code)
-        elif _module_of(t) in _ARRAY_MODULES:
-            _feed_array_like(h, obj, t, path)
+        elif _module_of(t) in _ARRAY_MODULES and self._feed_array_like(h, obj, t, path):
+            pass
         elif isinstance(obj, _dt.datetime | _dt.date | _dt.time):
             _put(h, b"t", qualified_type_name(t))
             _put(h, b"T", obj.isoformat())
@@ -189,32 +240,83 @@ class ValueHasher:
             _put(h, b"N", str(obj))
         elif isinstance(obj, PurePath):
             _put(h, b"p", qualified_type_name(t))
-            _put(h, b"P", obj.as_posix())
+            _put(h, b"P", _portable_path(obj))
         elif isinstance(obj, range | slice):
             _put(h, b"r", qualified_type_name(t))
             self.feed(h, (obj.start, obj.stop, obj.step), path)
-        elif isinstance(obj, int | float | str | bytes | tuple | list | dict):
-            # Subclasses of builtins (NamedTuple, IntFlag handled above, str subclasses...).
+        elif typing.get_origin(obj) is not None:
+            # Annotations that validation libraries act on: list[int], int | None, Optional[X].
+            _put(h, b"y", repr(typing.get_origin(obj)))
+            self.feed(h, typing.get_args(obj), f"{path}.__args__")
+        elif isinstance(obj, re.Pattern):
+            _put(h, b"x", f"{obj.flags}")
+            self.feed(h, obj.pattern, path)
+        elif isinstance(obj, _BUILTIN_BASES):
+            # Subclasses of builtins: NamedTuple, defaultdict, str enums' values, set subclasses.
             _put(h, b"X", qualified_type_name(t))
             base = next(c for c in t.__mro__ if c in _BUILTIN_BASES)
             self.feed(h, base(obj), path)
+            factory = getattr(obj, "default_factory", None)
+            if factory is not None:
+                self.feed(h, factory, f"{path}.default_factory")
+            if getattr(obj, "__dict__", None):
+                self.feed(h, dict(vars(obj)), f"{path}.__dict__")
         elif dataclasses.is_dataclass(obj):
             _put(h, b"K", qualified_type_name(t))
-            if self.is_user_type(t):
-                _put(h, b"C", self.code_ref(t, path) or "")
             for field in dataclasses.fields(obj):
                 _put(h, b"f", field.name)
                 self.feed(h, getattr(obj, field.name), f"{path}.{field.name}")
-        elif not self.strict and self.is_user_type(t):
-            # An instance of a user class: its class's code and its attributes.
-            _put(h, b"I", self.code_ref(t, path) or "")
-            state = _instance_state(obj)
-            self.feed(h, state, f"{path}.__dict__")
         elif self.strict:
             raise Unhashable(qualified_type_name(t), path)
-        else:
+        elif self.is_user_type(t):
+            _put(h, b"I", qualified_type_name(t))
+            self.feed(h, _instance_state(obj), f"{path}.__dict__")
+        elif not self._feed_reduction(h, obj, t, path):
             self.opaque.append(qualified_type_name(t))
             _put(h, b"O", qualified_type_name(t))
+
+    def _feed_array_like(self, h: blake3.blake3, obj: Any, t: type, path: str) -> bool:
+        """numpy, pandas and Arrow values; False when this is not one (a dtype, a schema...)."""
+        try:
+            _feed_array_like(h, obj, t, path, self)
+        except Unhashable:
+            if self.strict:
+                raise
+            return False
+        return True
+
+    def _feed_reduction(self, h: blake3.blake3, obj: Any, t: type, path: str) -> bool:
+        """Third-party and standard-library objects by the pickle protocol's reduction: what
+        it takes to rebuild the object (a regex's pattern and flags, a schema's fields)."""
+        try:
+            reduced = obj.__reduce_ex__(4)
+        except Exception:
+            return False
+        if not isinstance(reduced, tuple) or len(reduced) < 2:
+            return False
+        parts = [reduced[0], reduced[1], *reduced[2:3]]
+        for extra in reduced[3:5]:  # list and dict items come as iterators
+            parts.append(None if extra is None else list(extra))
+        _put(h, b"V", qualified_type_name(t))
+        self.feed(h, tuple(parts), f"{path}.__reduce__")
+        return True
+
+    def _key_text(self, key: object) -> str:
+        """A dict key or set item as it appears in paths: deterministic in every process."""
+        if type(key) in (str, int, float, bool) or key is None:
+            return repr(key)
+        code = getattr(key, "__code__", None)
+        name = getattr(key, "__qualname__", None) or type(key).__qualname__
+        if code is not None:
+            body = blake3.blake3(code.co_code + repr(code.co_names).encode()).hexdigest()[:12]
+            return f"{name}@{body}"
+        return f"{name}#{ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=self.is_user_type).digest(key)[:12]}"
+
+
+def _is_module_namespace(namespace: dict) -> bool:
+    name = namespace.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return module is not None and getattr(module, "__dict__", None) is namespace
 
 
 def _instance_state(obj: object) -> dict[str, Any]:
@@ -247,62 +349,77 @@ _SIMPLE: dict[type, Callable[[Any], tuple[bytes, str | bytes]]] = {
 }
 
 _ARRAY_MODULES = {"numpy", "pandas", "pyarrow"}
-_BUILTIN_BASES = (int, float, str, bytes, tuple, list, dict)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BUILTIN_BASES = (int, float, str, bytes, tuple, list, dict, set, frozenset)
 
 
 def _module_of(t: type) -> str:
     return t.__module__.partition(".")[0]
 
 
-def _feed_array_like(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+def _feed_array_like(h: blake3.blake3, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
     root = _module_of(t)
     if root == "numpy":
-        _feed_numpy(h, obj, path)
+        _feed_numpy(h, obj, path, hasher)
     elif root == "pandas":
-        _feed_pandas(h, obj, t, path)
+        _feed_pandas(h, obj, t, path, hasher)
     else:
         _feed_arrow(h, obj, t, path)
 
 
-def _feed_numpy(h: blake3.blake3, obj: Any, path: str) -> None:
+def _feed_numpy(h: blake3.blake3, obj: Any, path: str, hasher: ValueHasher) -> None:
     import numpy as np
 
     if isinstance(obj, np.generic):
-        _put(h, b"g", obj.dtype.str)
+        _put(h, b"g", repr(obj.dtype))
         _put(h, b"G", obj.tobytes() if not obj.dtype.hasobject else repr(obj))
         return
     if not isinstance(obj, np.ndarray):
         raise Unhashable(qualified_type_name(type(obj)), path)
-    if obj.dtype.hasobject:
-        raise Unhashable("numpy.ndarray of dtype object", path)
-    _put(h, b"a", obj.dtype.str)
+    # repr(dtype) keeps field names and order of structured arrays; .str does not.
+    _put(h, b"a", repr(obj.dtype))
     _put(h, b"A", ",".join(map(str, obj.shape)))
-    h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+    if isinstance(obj, np.ma.MaskedArray):
+        hasher.feed(h, (np.ma.getmaskarray(obj).tolist(), obj.fill_value), f"{path}.mask")
+        obj = obj.filled()
+    if obj.dtype.hasobject:
+        hasher.feed(h, obj.tolist(), path)
+    else:
+        h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
 
 
-def _feed_pandas(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+def _feed_pandas(h: blake3.blake3, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
     import pandas as pd
 
+    if isinstance(obj, pd.Categorical):
+        obj = pd.Series(obj)
     if isinstance(obj, pd.DataFrame):
         _put(h, b"df", repr([str(c) for c in obj.columns]))
         _put(h, b"dc", repr([type(c).__name__ for c in obj.columns]))
-        _put(h, b"dt", repr([str(d) for d in obj.dtypes]))
+        # repr(dtype) includes a categorical's categories and whether they are ordered.
+        _put(h, b"dt", repr([repr(d) for d in obj.dtypes]))
     elif isinstance(obj, pd.Series):
         _put(h, b"ds", repr(obj.name))
-        _put(h, b"dt", str(obj.dtype))
+        _put(h, b"dt", repr(obj.dtype))
     elif isinstance(obj, pd.Index):
-        _put(h, b"di", str(obj.dtype))
-    else:
+        _put(h, b"di", repr(obj.dtype))
+    elif isinstance(obj, pd.Timestamp | pd.Timedelta | pd.Period | pd.Interval):
         _put(h, b"dx", qualified_type_name(t))
         _put(h, b"dX", repr(obj))
         return
+    else:
+        raise Unhashable(qualified_type_name(t), path)
     index = obj if isinstance(obj, pd.Index) else obj.index
     _put(h, b"dn", repr(list(index.names)))
-    _put(h, b"dI", str(index.dtype))
+    _put(h, b"dI", repr(index.dtype))
     try:
         rows = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
-    except TypeError as exc:
-        raise Unhashable(f"{qualified_type_name(t)} with unhashable cells ({exc})", path) from exc
+    except TypeError:
+        # Cells that pandas cannot hash (lists, dicts): hash them one by one.
+        frame = obj.to_frame() if isinstance(obj, pd.Series) else obj
+        table = frame.to_dict("split") if not isinstance(obj, pd.Index) else obj.tolist()
+        hasher.feed(h, table, path)
+        return
     h.update(memoryview(rows.to_numpy()).cast("B"))
 
 

@@ -18,6 +18,7 @@ each root's graph stays independent of what else was signed.
 from __future__ import annotations
 
 import builtins
+import collections
 import functools
 import importlib
 import importlib.util
@@ -33,10 +34,16 @@ from typing import Any
 import blake3
 
 from skipwise import source as _source
-from skipwise.boundary import Boundary, canonical_key, module_label
+from skipwise.boundary import Boundary, canonical_key, module_label, module_named
 from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
 from skipwise.errors import SkipwiseWarning
-from skipwise.facts import class_source, function_facts, function_source, location_text
+from skipwise.facts import (
+    IMPORTED_MODULE,
+    class_source,
+    function_facts,
+    function_source,
+    location_text,
+)
 from skipwise.values import ValueHasher
 
 _MISSING = object()
@@ -69,7 +76,8 @@ class _Entry:
     text: Callable[[], str] | None = None  # source read on demand, for diffs
     location: str = ""
     attr_names: frozenset[str] = frozenset()
-    members: tuple[tuple[str, object], ...] = ()  # a class's methods, included when reachable
+    members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
+    open_members: bool = False  # every member counts (the class derives from a library class)
     checks: tuple[Check, ...] = ()
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
     warnings: tuple[str, ...] = ()
@@ -97,8 +105,9 @@ def _all_hold(entries: list[_Entry], epoch: int) -> bool:
     return all(entry.validated == epoch or entry.holds(epoch) for entry in entries)
 
 
-class _Unbound:
-    """Stands for a global name that is not defined (yet): defining it changes the graph."""
+class _Marker:
+    """Stands for what has a name but no content to hash: a global that is not defined (yet),
+    or a module's ``__file__``/``__name__`` (its location, which must not count)."""
 
     __slots__ = ("key",)
 
@@ -106,7 +115,49 @@ class _Unbound:
         self.key = key
 
 
-_unbound: dict[str, _Unbound] = {}
+_markers: dict[str, _Marker] = {}
+_MODULE_FACTS = {"__file__", "__name__", "__spec__", "__loader__", "__cached__", "__path__"}
+_MODULE_FACTS |= {"__package__", "__builtins__"}
+# Mutable builtin containers: the only values that reachable code's mutations make "state".
+_STATE_TYPES = {list, dict, set, bytearray}
+_STATE_TYPES |= {collections.deque, collections.OrderedDict, collections.defaultdict}
+_STATE_TYPES |= {collections.Counter}
+# Names the language or a library calls without user code naming them.
+_PROTOCOL_NAMES = frozenset({"keys"})
+# Class dictionary entries that are interpreter or library machinery, not the class's content.
+_CLASS_MACHINERY = frozenset(
+    [
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "__dict__",
+        "__weakref__",
+        "__dataclass_fields__",
+        "__dataclass_params__",
+        "__firstlineno__",
+        "__static_attributes__",
+        "__orig_bases__",
+        "__parameters__",
+        "__slotnames__",
+        "__annotations__",
+        "__abstractmethods__",
+        "_abc_impl",
+        "_member_map_",
+        "_member_names_",
+        "_member_type_",
+        "_value2member_map_",
+        "_value_repr_",
+        "_unhashable_values_",
+        "_new_member_",
+        "_use_args_",
+        "_hashable_values_",
+        "__signature__",
+    ]
+)
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
 class _Cache:
@@ -114,7 +165,7 @@ class _Cache:
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str, bool], tuple[object, _Entry]] = {}
-        self.graphs: dict[tuple[int, str], tuple[object, CodeGraph, list[_Entry]]] = {}
+        self.graphs: dict[tuple[int, str, bool], tuple[object, CodeGraph, list[_Entry]]] = {}
         self.epoch = 0
 
 
@@ -156,14 +207,17 @@ class Walker:
         binding: str,
         declared: tuple[object, ...] = (),
         warn_dynamic: bool = True,
+        all_members: bool = False,
     ) -> CodeGraph:
-        memo_key = (id(root), binding)
+        """``all_members``: a class whose every member counts (an argument's class: the callee
+        may call any of its methods)."""
+        memo_key = (id(root), binding, all_members)
         hit = None if declared else self.cache.graphs.get(memo_key)
         if hit is not None and hit[0] is root and _all_hold(hit[2], self.epoch):
             graph = hit[1]
         else:
             walk = _Walk(self)
-            graph = walk.run(root, binding, declared)
+            graph = walk.run(root, binding, declared, all_members)
             if not declared:
                 self.cache.graphs[memo_key] = (root, graph, list(dict.fromkeys(walk.entries)))
         if warn_dynamic:
@@ -209,15 +263,18 @@ class _Walk:
         self.texts: dict[str, Callable[[], str]] = {}
         self.queued: set[str] = set()
 
-    def run(self, root: object, binding: str, declared: tuple[object, ...]) -> CodeGraph:
-        root_key = self.visit(root, binding)
+    def run(
+        self, root: object, binding: str, declared: tuple[object, ...], all_members: bool = False
+    ) -> CodeGraph:
+        self.all_members = all_members
+        root_key = self.root_key = self.visit(root, binding)
         self.drain()
         extra = {
             f"depends_on[{i}]": self.visit(dep, f"{root_key}/depends_on[{i}]")
             for i, dep in enumerate(declared)
         }
         self.drain()
-        self._include_reachable_methods()
+        self._include_reachable_members()
         for key, refs in ((root_key, extra), *self.members.items()):
             if refs:
                 node = self.nodes[key]
@@ -277,22 +334,30 @@ class _Walk:
                 self.classes[key] = entry
                 self.members.setdefault(key, {})
 
-    def _include_reachable_methods(self) -> None:
+    def _include_reachable_members(self) -> None:
         done: set[tuple[str, str]] = set()
         changed = True
         while changed:
             changed = False
             for key, entry in list(self.classes.items()):
+                everything = entry.open_members or (self.all_members and key == self.root_key)
                 for name, member in entry.members:
-                    if (key, name) in done:
-                        continue
-                    dunder = name.startswith("__") and name.endswith("__")
-                    if not dunder and name not in self.attr_names:
+                    if (key, name) in done or not (everything or _reachable(name, self.attr_names)):
                         continue
                     done.add((key, name))
                     self.members[key]["member:" + name] = self.visit(member, f"{key}.{name}")
                     self.drain()
                     changed = True
+
+
+def _reachable(name: str, attr_names: set[str]) -> bool:
+    """Dunder and sunder members are called by the language or a library (``__init__``,
+    ``_missing_``); others when reachable code names them."""
+    return (
+        name in attr_names
+        or name in _PROTOCOL_NAMES
+        or (name.startswith("_") and name.endswith("_") and len(name) > 2)
+    )
 
 
 # --- what an object is, and its key ------------------------------------------------------
@@ -302,17 +367,21 @@ def _classify(
     boundary: Boundary, obj: object, binding: str, state: bool
 ) -> tuple[str, object, str]:
     """(kind, object to process instead, key)."""
-    if state and not is_code(obj):
+    if state and type(obj) in _STATE_TYPES:
         return "state", obj, binding
     inner = _unwrap(obj)
     if inner is not obj:
         return "alias", inner, binding
-    if isinstance(obj, _Unbound):
-        return "unbound", obj, obj.key
+    if isinstance(obj, _Marker):
+        return "marker", obj, obj.key
+    if callable(getattr(type(obj), "__skipwise_node__", None)):
+        return "cached", obj, binding
     if isinstance(obj, types.FunctionType):
-        if not boundary.is_user_module(obj.__module__):
+        if boundary.is_user_module(obj.__module__):
+            return "function", obj, canonical_key(obj) or binding
+        if _safe_getattr(obj, "__wrapped__") is _MISSING:
             return "external", obj, _external_key(obj)
-        return "function", obj, canonical_key(obj) or binding
+        return "wrapper", obj, binding  # a library's wrapper around user code (singledispatch)
     if isinstance(obj, type):
         if not boundary.is_user_type(obj):
             return "external", obj, _external_key(obj)
@@ -321,22 +390,40 @@ def _classify(
         if not boundary.is_user_module(obj.__name__):
             return "external", obj, _external_key(obj)
         return "module", obj, f"module:{module_label(obj.__name__)}"
-    if isinstance(obj, functools.partial):
+    if isinstance(obj, functools.partial | functools.partialmethod):
         return "partial", obj, binding
-    if isinstance(obj, types.MethodType | property) or (
-        callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING
+    if bound_builtin(obj) or isinstance(obj, types.MethodType | property):
+        return "wrapper", obj, binding
+    if (
+        callable(obj)
+        and _safe_getattr(obj, "__wrapped__") is not _MISSING
+        and not boundary.is_user_type(type(obj))  # a user class's instance is a value
     ):
         return "wrapper", obj, binding
-    if isinstance(obj, types.BuiltinFunctionType | types.BuiltinMethodType):
+    if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
         return "external", obj, _external_key(obj)
     return "constant", obj, binding
 
 
+def bound_builtin(obj: object) -> bool:
+    """``re.compile("x").split``, ``RATES.get``: a builtin method bound to a value."""
+    if not isinstance(obj, types.BuiltinMethodType | types.MethodWrapperType):
+        return False
+    owner = getattr(obj, "__self__", None)
+    return owner is not None and not isinstance(owner, types.ModuleType)
+
+
+def _external_callable(obj: object) -> bool:
+    """Function-like objects of libraries that are importable by their name (``np.sqrt``): the
+    name stands for them. (``np.vectorize(f)`` is not: it is a value, with ``f`` in it.)"""
+    name, module = getattr(obj, "__name__", None), getattr(obj, "__module__", None)
+    if not (callable(obj) and isinstance(name, str) and isinstance(module, str)):
+        return False
+    return _safe_getattr(sys.modules.get(module), name) is obj
+
+
 def _unwrap(obj: object) -> object:
-    """What an object stands for: a cached function its function, a staticmethod its function."""
-    inner = getattr(type(obj), "__skipwise_wraps__", None)
-    if isinstance(inner, str):
-        return getattr(obj, inner)
+    """What an object stands for: a staticmethod or a cached property its function."""
     if isinstance(obj, staticmethod | classmethod):
         return obj.__func__
     if isinstance(obj, functools.cached_property):
@@ -347,14 +434,18 @@ def _unwrap(obj: object) -> object:
 def _module_name(obj: object) -> str:
     if isinstance(obj, types.ModuleType):
         return obj.__name__
-    return getattr(obj, "__module__", None) or "builtins"
+    return getattr(obj, "__module__", None) or type(obj).__module__ or "builtins"
 
 
 def _external_key(obj: object) -> str:
     """Third-party or standard-library code: named precisely, never walked into."""
     if isinstance(obj, types.ModuleType):
         return f"external:{obj.__name__}"
-    qualname = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    qualname = (
+        getattr(obj, "__qualname__", None)
+        or getattr(obj, "__name__", None)
+        or type(obj).__qualname__
+    )
     return f"external:{_module_name(obj)}.{qualname}"
 
 
@@ -374,14 +465,22 @@ def is_code(obj: object) -> bool:
             | functools.cached_property,
         )
         or _unwrap(obj) is not obj
+        or callable(getattr(type(obj), "__skipwise_node__", None))
         or (callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING)
+        or bound_builtin(obj)
+        or _external_callable(obj)
     )
 
 
 def _is_member_code(value: object) -> bool:
     return isinstance(
         value,
-        types.FunctionType | staticmethod | classmethod | property | functools.cached_property,
+        types.FunctionType
+        | staticmethod
+        | classmethod
+        | property
+        | functools.cached_property
+        | functools.partialmethod,
     )
 
 
@@ -435,7 +534,8 @@ def _make_entry(walker: Walker, obj: Any, key: str, kind: str) -> _Entry:
         "wrapper": builder.wrapper,
         "constant": builder.constant,
         "state": builder.state,
-        "unbound": builder.unbound,
+        "marker": builder.marker,
+        "cached": builder.cached,
     }[kind](obj)
 
 
@@ -448,6 +548,7 @@ class _Builder:
         self.children: list[_Child] = []
         self.checks: list[Check] = []
         self.warnings: list[str] = []
+        self.words: set[str] = set()
 
     def _lookup(self, scope: dict, name: str) -> object:
         value = scope.get(name, _MISSING)
@@ -463,12 +564,12 @@ class _Builder:
         """Resolve ``a.b.c`` through modules; the object reached becomes a child."""
         name = chain[0]
         obj = self._lookup(scope, name)
-        if obj is _MISSING:
-            if hasattr(builtins, name):
+        if obj is _MISSING or name in _MODULE_FACTS:
+            if obj is _MISSING and hasattr(builtins, name):
                 return  # builtins are outside every signature
-            key = f"unbound:{module_label(module_name)}:{name}"
-            obj = _unbound.setdefault(key, _Unbound(key))
-            self.children.append(_Child(label, obj, key))
+            kind = "unbound" if obj is _MISSING else "module-fact"
+            key = f"{kind}:{module_label(module_name)}:{name}"
+            self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
             return
         owner = module_name
         for attr in chain[1:]:
@@ -483,19 +584,27 @@ class _Builder:
         binding = f"{module_label(owner)}:{name}"
         self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
 
-    def values(self, value: object, label: str) -> tuple[str, list[str]]:
-        """Digest of a value; code inside it becomes children (stood for by their path)."""
+    def values(
+        self, value: object, label: str, words: set[str] | None = None
+    ) -> tuple[str, list[str]]:
+        """Digest of a value; code inside it becomes children (stood for by their path).
+        ``words`` collects the names its strings mention (``"{r.amount}"``, ``"total"``)."""
 
         def code_ref(obj: object, path: str) -> str | None:
-            if not is_code(obj):
+            if not is_code(obj) or self._is_user_instance(obj):
                 return None
             self.children.append(_Child(f"{label}:{path.removeprefix(self.key)}", obj, path))
             return path
 
         hasher = ValueHasher(
-            strict=False, code_ref=code_ref, is_user_type=self.boundary.is_user_type
+            strict=False, code_ref=code_ref, is_user_type=self.boundary.is_user_type, words=words
         )
         return hasher.digest(value, self.key), hasher.opaque
+
+    def _is_user_instance(self, obj: object) -> bool:
+        """An instance of a user class is a value (its class's code and its state), even when
+        it is callable or wraps a function (a class-based decorator)."""
+        return not isinstance(obj, type) and self.boundary.is_user_type(type(obj))
 
     def entry(self, kind: str, digest: str, **more: Any) -> _Entry:
         more["warnings"] = (*more.get("warnings", ()), *self.warnings)
@@ -519,12 +628,20 @@ class _Builder:
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
+        used_through_attributes: set[tuple[str, int]] = set()
         for chain in facts.chains:
-            self.chain(
-                fn.__globals__, chain, module_name, ".".join(chain), chain[0] in facts.mutated
-            )
+            label = ".".join(chain)
+            if chain[0] == IMPORTED_MODULE:  # `import m` in the body, then `m.f`: follow m.f only
+                module, level, attributes = chain[1], int(chain[2]), chain[3:]
+                used_through_attributes.add((module, level))
+                imported = self._import_module(module, level, fn.__globals__)
+                if imported is not None and attributes:
+                    self.chain(vars(imported), attributes, imported.__name__, label)
+                continue
+            self.chain(fn.__globals__, chain, module_name, label, chain[0] in facts.mutated)
         for module, level, names in facts.imports:
-            self._import(module, level, names, fn.__globals__)
+            if names or (module.partition(".")[0], level) not in used_through_attributes:
+                self._import(module, level, names, fn.__globals__)
         for name, cell in zip(code.co_freevars, closure or (), strict=True):
             value = _cell_contents(cell)
             self.checks.append(lambda cell=cell, value=value: _cell_contents(cell) is value)
@@ -557,24 +674,32 @@ class _Builder:
             rebuild=(lambda: _Builder(self.boundary, self.key).function(fn)) if mutable else None,
         )
 
-    def _import(self, module: str, level: int, names: tuple[str, ...], scope: dict) -> None:
+    def _import_module(self, module: str, level: int, scope: dict) -> types.ModuleType | None:
         try:
             absolute = importlib.util.resolve_name("." * level + module, scope.get("__package__"))
             imported = importlib.import_module(absolute)
         except Exception:
-            return  # the body's own import will fail the same way when it runs
+            return None  # the body's own import will fail the same way when it runs
         self.checks.append(lambda: sys.modules.get(absolute) is imported)
-        if not names:
+        return imported
+
+    def _import(self, module: str, level: int, names: tuple[str, ...], scope: dict) -> None:
+        imported = self._import_module(module, level, scope)
+        if imported is None:
+            return
+        absolute = imported.__name__
+        if not names:  # the module as a whole (passed along, or used in ways not followed)
             self.children.append(_Child("import " + absolute, imported, absolute))
             return
         for name in names:
+            if name not in vars(imported):  # `from . import sub` before sub was ever imported
+                self._import_module(f"{absolute}.{name}", 0, {})
             self.chain(vars(imported), (name,), absolute, f"from {absolute} import {name}")
 
     def klass(self, cls: type) -> _Entry:
-        """A class is what its body produced: attributes, annotations, bases, metaclass.
-
-        Methods are separate nodes, included only when reachable.
-        """
+        """A class is what its body produced. Its members (methods and data attributes) are
+        separate nodes, included when reachable; a class deriving from a library class is open:
+        the library may call or read any member (validators, ``default``, ``visit_*``)."""
         bases, snapshot, meta = cls.__bases__, dict(vars(cls)), type(cls)
         self.checks.append(
             lambda: (
@@ -586,32 +711,49 @@ class _Builder:
                 self.children.append(_Child("base:" + base.__qualname__, base, f"{self.key}/base"))
         if meta is not type:
             self.children.append(_Child("metaclass", meta, f"{self.key}/metaclass"))
-        attributes = {
+        # What the class says about itself: annotations (field types matter to dataclasses and
+        # validation libraries) and plain-data dunders such as __match_args__ and __slots__.
+        own = {"__annotations__": snapshot.get("__annotations__", {})}
+        own |= {
             name: value
             for name, value in snapshot.items()
-            if not _is_member_code(value) and not (name.startswith("_") and name.endswith("_"))
+            if _dunder(name)
+            and name not in _CLASS_MACHINERY
+            and _frozen(value)
+            and not is_code(value)
         }
-        attributes["__annotations__"] = snapshot.get("__annotations__", {})
-        values, _ = self.values(attributes, "attr")
-        members = tuple((n, v) for n, v in snapshot.items() if _is_member_code(v))
+        digest, _ = self.values(own, "attr")
+        members = tuple(
+            (name, value)
+            for name, value in snapshot.items()
+            if name not in _CLASS_MACHINERY and (_is_member_code(value) or not _dunder(name))
+        )
+        is_open = any(
+            base is not object and not self.boundary.is_user_type(base) for base in cls.__mro__[1:]
+        )
         module_globals = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
         return self.entry(
             "class",
-            values,
+            _digest(digest, "open" if is_open else "closed"),
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
             members=members,
+            open_members=is_open,
             rebuild=None
-            if _frozen(tuple(attributes.values()))
+            if _frozen(tuple(own["__annotations__"].values()))
             else (lambda: _Builder(self.boundary, self.key).klass(cls)),
         )
 
     def module(self, module: types.ModuleType) -> _Entry:
-        filename = getattr(module, "__file__", None)
-        src = _source.module_source(filename, vars(module))
-        self.checks.append(lambda: _source.module_source(filename, vars(module)) is src)
-        digest = src.statements_digest(list(src.tree.body))[0] if src else ""
-        return self.entry("module", digest)
+        """A module used as a whole (passed around, declared in ``depends_on``): everything it
+        binds."""
+        snapshot = dict(vars(module))
+        self.checks.append(lambda: _same_items(vars(module), snapshot))
+        label = module_label(module.__name__)
+        for name, value in snapshot.items():
+            if not _dunder(name):
+                self.children.append(_Child(name, value, f"{label}:{name}"))
+        return self.entry("module", _digest("module", label))
 
     def partial(self, obj: functools.partial) -> _Entry:
         func, args, keywords = obj.func, obj.args, obj.keywords
@@ -626,52 +768,89 @@ class _Builder:
 
     def wrapper(self, obj: object) -> _Entry:
         if isinstance(obj, types.MethodType):
-            names = ("__func__", "__self__")
+            names: tuple[str, ...] = ("__func__", "__self__")
         elif isinstance(obj, property):
             names = tuple(n for n in ("fget", "fset", "fdel") if getattr(obj, n) is not None)
+        elif bound_builtin(obj):
+            names = ("__self__",)
         else:
-            names = ("__wrapped__",)
+            # Also what the wrapper keeps beside the wrapped function (a dispatch registry).
+            extra = vars(obj) if isinstance(obj, types.FunctionType) else {}
+            names = ("__wrapped__", *sorted(n for n in extra if not _dunder(n)))
         for name in names:
             self.children.append(_Child(name, self._attribute(obj, name), f"{self.key}/{name}"))
-        kind_name = type(obj).__module__ + "." + type(obj).__qualname__
-        return self.entry("wrapper", _digest(kind_name))
+        parts = [type(obj).__module__ + "." + type(obj).__qualname__, getattr(obj, "__name__", "")]
+        wrapped = _safe_getattr(obj, "__wrapped__")
+        if isinstance(wrapped, types.FunctionType) and not self.boundary.is_user_type(type(obj)):
+            # A library wrapper (validation, say) may act on the annotations it wraps.
+            parts.append(self.values(getattr(wrapped, "__annotations__", {}), "annotation")[0])
+        return self.entry("wrapper", _digest(*parts))
 
     def constant(self, obj: object) -> _Entry:
-        digest, opaque = self.values(obj, "value")
+        digest, opaque = self.values(obj, "value", self.words)
         source = _short_repr(obj)
         if opaque:
-            digest, source = self._by_statement(obj, digest, opaque, source)
+            statements = self._statements()
+            if statements is None:
+                self.warnings.append(
+                    f"{self.key} holds {', '.join(sorted(set(opaque)))}, which skipwise cannot "
+                    "hash by content; register a hasher or bump version= when it changes"
+                )
+            else:
+                statement_digest, source = statements
+                digest = _digest(digest, statement_digest)
         rebuild = (
             None if _frozen(obj) else (lambda: _Builder(self.boundary, self.key).constant(obj))
         )
-        return self.entry("constant", digest, source=source, rebuild=rebuild)
+        return self.entry(
+            "constant", digest, source=source, rebuild=rebuild, attr_names=frozenset(self.words)
+        )
 
-    def _by_statement(self, obj: object, digest: str, opaque: list[str], source: str):
-        """Part of the value cannot be hashed by content: hash the statements binding it."""
-        module_name, _, name = self.key.partition(":")
-        module = sys.modules.get(module_name)
-        module_globals = vars(module) if module else None
+    def _statements(self) -> tuple[str, str] | None:
+        """The module-level statements binding this key's name (digest, text), with the names
+        they use as children; None when there are none or the file changed since import."""
+        label, _, name = self.key.partition(":")
+        module = module_named(label)
+        if (
+            module is None
+            or "/" in name
+            or "." in name
+            or not _source.unchanged_since_import(module)
+        ):
+            return None
+        module_globals = vars(module)
         src = _source.module_source(getattr(module, "__file__", None), module_globals)
-        statements = src.bindings(name) if src and "/" not in name else []
+        statements = src.bindings(name) if src else []
         if not statements:
-            self.warnings.append(
-                f"{self.key} holds {', '.join(sorted(set(opaque)))}, which skipwise cannot hash "
-                "by content; register a hasher or bump version= when it changes"
-            )
-            return digest, source
+            return None
         statement_digest, text, chains = src.statements_digest(statements)
         for chain in sorted(chains):
             if chain[0] != name:
-                self.chain(module_globals, chain, module_name, "=" + ".".join(chain))
-        return _digest(digest, statement_digest), text
+                self.chain(module_globals, chain, module.__name__, "=" + ".".join(chain))
+        return statement_digest, text
 
     def state(self, obj: object) -> _Entry:
+        """A container that reachable code fills (a memo, a registry): its contents are not an
+        input, but the statement that binds it (seed values, preloaded handlers) is."""
         t = type(obj)
         self.checks.append(lambda: type(obj) is t)
-        return self.entry("state", _digest(t.__module__ + "." + t.__qualname__))
+        statements = self._statements()
+        source = statements[1] if statements else ""
+        digest = _digest(t.__module__ + "." + t.__qualname__, statements[0] if statements else "")
+        return self.entry("state", digest, source=source)
 
-    def unbound(self, obj: _Unbound) -> _Entry:
-        return self.entry("unbound", "")
+    def marker(self, obj: _Marker) -> _Entry:
+        return self.entry(obj.key.partition(":")[0], "")
+
+    def cached(self, obj: Any) -> _Entry:
+        """A cached function called by another: its code, declared dependencies and version."""
+        fn, version, declared = obj.__skipwise_node__()
+        self.children.append(_Child("fn", fn, f"{self.key}/fn"))
+        for i, dependency in enumerate(declared):
+            self.children.append(
+                _Child(f"depends_on[{i}]", dependency, f"{self.key}/depends_on[{i}]")
+            )
+        return self.entry("cached", _digest("cached", str(version)))
 
 
 def _cell_contents(cell: types.CellType) -> object:

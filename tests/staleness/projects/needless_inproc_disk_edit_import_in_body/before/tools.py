@@ -1,0 +1,2 @@
+def a(x):
+    return x + 1

@@ -1,0 +1,7 @@
+import re
+
+PAT = re.compile("a+")
+
+
+def task(s):
+    return PAT.findall(s)

@@ -1,0 +1,5 @@
+from other import b
+
+
+def a(x):
+    return b(x) + 1

@@ -1,0 +1,4 @@
+def task(x):
+    import tools
+
+    return tools.a(x)

@@ -1,0 +1,9 @@
+from other import b
+
+
+def a(x):
+    return b(x) + 1
+
+
+def unrelated():
+    return 1

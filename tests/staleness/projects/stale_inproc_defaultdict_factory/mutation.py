@@ -1,0 +1,1 @@
+m.WEIGHTS.default_factory = lambda: 7.0

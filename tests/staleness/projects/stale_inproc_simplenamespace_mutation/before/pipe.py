@@ -1,0 +1,7 @@
+import types
+
+NS = types.SimpleNamespace(rate=0.5)
+
+
+def task(x):
+    return x * NS.rate

@@ -1,0 +1,9 @@
+import pydantic
+
+
+class Rec(pydantic.BaseModel):
+    v: list[int] = []
+
+
+def task(x):
+    return Rec(v=[x]).v

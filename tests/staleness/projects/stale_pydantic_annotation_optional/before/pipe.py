@@ -1,0 +1,10 @@
+
+import pydantic
+
+
+class Rec(pydantic.BaseModel):
+    v: int | None = None
+
+
+def task(x):
+    return Rec(v=x).v

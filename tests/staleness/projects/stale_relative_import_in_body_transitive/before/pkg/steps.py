@@ -1,0 +1,4 @@
+def task(x):
+    from . import util
+
+    return util.helper(x)

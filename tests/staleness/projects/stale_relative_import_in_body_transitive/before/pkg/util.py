@@ -1,0 +1,5 @@
+from pkg.other import b
+
+
+def helper(x):
+    return b(x)

@@ -32,11 +32,11 @@ def backfill(base: str) -> dict[str, dict[str, dict]]:
     backfill_id = _latest(Backfill.id, Backfill.dag_id == "daily")
     runs = _wait_for_runs(backfill_id)
     # The scheduler marks a backfill complete on a 30 s timer; cancelling a finished one
-    # completes it now, so the next backfill may start.
+    # completes it now, so the next backfill may start (unless the timer was first).
     status, body = request(
         f"{base}/api/v2/backfills/{backfill_id}/cancel", method="PUT", bearer=token(base)
     )
-    assert status == 200, body
+    assert status == 200 or (status == 409 and "already completed" in str(body)), body
     return {run_id: _references(run_id) for run_id in runs}
 
 

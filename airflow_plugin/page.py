@@ -17,7 +17,7 @@ table { border-collapse: collapse; margin-top: 6px; }
 td, th { border: 1px solid #dadce0; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f8f9fa; } code { font-size: 12px; }
 .status { display: inline-block; border-radius: 4px; padding: 0 6px; border: 1px solid; }
-.graph svg { max-width: 100%; height: auto; } .graph g.node { cursor: pointer; }
+.graph svg { max-width: 100%; height: auto; } #graph g.node { cursor: pointer; }
 tr.selected td { background: #e8f0fe; } .changed { color: #d93025; font-weight: bold; }
 .warning { background: #fef7e0; border: 1px solid #e37400; padding: 6px 10px; }
 """

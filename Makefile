@@ -11,6 +11,9 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[all,dev]'
+	# The editable build leaves metadata in the checkout; on sys.path it would make the
+	# distribution (and its Airflow plugin) appear twice.
+	rm -rf *.egg-info
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)

@@ -16,8 +16,7 @@ from skipwise.airflow.record import FIELD, TaskRecord, result_name
 from skipwise.airflow.reference import as_refs, reference
 from skipwise.engine import Cached, producer_context
 from skipwise.errors import StoreError
-
-PARTITION = "partition"  # the signature fact a partition enters as (as in skipwise.dagster)
+from skipwise.tree import PARTITION
 
 
 @dataclass(frozen=True)

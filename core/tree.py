@@ -15,6 +15,10 @@ from typing import Any
 from skipwise import hashing
 from skipwise.codegraph import CodeGraph, CodeNode
 
+# The host fact a partition key (Dagster) or a templated partition (Airflow) enters a signature
+# as: the same key in both, so a partitioned step signs alike in either host.
+PARTITION = "partition"
+
 
 @dataclass(frozen=True)
 class ArgumentRecord:

@@ -14,13 +14,12 @@ import dagster as dg
 
 from skipwise.engine import Cached, Ref
 from skipwise.store import Store
-from skipwise.tree import SignatureTree
+from skipwise.tree import PARTITION, SignatureTree
 
 # Defaults of these types become run config; a value from config keeps its type, so the
 # signature is the one a Python call with the same value has.
 _CONFIG_TYPES = (type(None), bool, int, float, str)
 CONTEXT = "context"
-PARTITION = "partition"
 
 # How ``ins`` may name an upstream asset.
 AssetKeyLike = dg.AssetKey | str | Sequence[str]

@@ -19,10 +19,6 @@ SIGNATURE_SCHEME = b"skipwise-signature-v1"
 _PARALLEL_THRESHOLD = 1 << 20
 
 
-def new() -> blake3.blake3:
-    return blake3.blake3()
-
-
 def digest_bytes(data: bytes | bytearray | memoryview | Any) -> str:
     """BLAKE3 of any buffer (bytes, memoryview, a memory-mapped Arrow buffer)."""
     view = memoryview(data)

@@ -133,16 +133,21 @@ def signing_pass() -> Iterator[None]:
 
 
 def code_graph(
-    obj: Callable[..., Any], *, warn_dynamic: bool = True, depends_on: Iterable[object] = ()
+    obj: Callable[..., Any],
+    *,
+    warn_dynamic: bool = True,
+    depends_on: Iterable[object] = (),
+    all_members: bool = False,
 ) -> CodeGraph:
     """The code graph of a function (or class, partial, cached function).
 
     ``depends_on`` adds what the analysis cannot see: functions, modules, values, ``File``s.
+    ``all_members`` counts every member of a class (an argument's class).
     """
     fn = obj.fn if isinstance(obj, Cached) else obj
     binding = canonical_key(fn) or _fallback_key(fn)
     walker = _signing_pass.get() or Walker(config.boundary())
-    return walker.graph(fn, binding, tuple(depends_on), warn_dynamic)
+    return walker.graph(fn, binding, tuple(depends_on), warn_dynamic, all_members)
 
 
 def _fallback_key(fn: object) -> str:
@@ -160,10 +165,7 @@ def _argument_code_ref(obj: object, path: str) -> str | None:
     if not config.boundary().is_user_module(module) and not bound_builtin(obj):
         name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
         return f"external:{module}.{name or type(obj).__qualname__}"
-    fn = obj.fn if isinstance(obj, Cached) else obj
-    walker = _signing_pass.get() or Walker(config.boundary())
-    binding = canonical_key(fn) or _fallback_key(fn)
-    return walker.graph(fn, binding, warn_dynamic=False, all_members=isinstance(fn, type)).digest
+    return code_graph(obj, warn_dynamic=False, all_members=isinstance(obj, type)).digest
 
 
 def _argument_record(value: object, param: str, owner: str) -> ArgumentRecord:

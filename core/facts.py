@@ -54,9 +54,8 @@ def function_facts(code: types.CodeType, module_globals: dict | None) -> Functio
 
 def function_source(code: types.CodeType, module_globals: dict | None) -> str:
     """The function's source text, for diffs; empty when the file is gone or changed."""
-    module_src = _source.module_source(code.co_filename, module_globals)
-    definition = (
-        module_src.definition(code.co_qualname, code.co_firstlineno) if module_src else None
+    definition = _source.find_definition(
+        code.co_filename, module_globals, code.co_qualname, code.co_firstlineno
     )
     return definition.text if definition else ""
 
@@ -64,10 +63,9 @@ def function_source(code: types.CodeType, module_globals: dict | None) -> str:
 def class_source(cls: type) -> str:
     """A class's source text, for diffs; empty when it cannot be found."""
     module = sys.modules.get(cls.__module__)
-    module_src = _source.module_source(
-        getattr(module, "__file__", None), vars(module) if module else None
+    definition = _source.find_definition(
+        getattr(module, "__file__", None), vars(module) if module else None, cls.__qualname__, None
     )
-    definition = module_src.definition(cls.__qualname__, None) if module_src else None
     return definition.text if definition else ""
 
 
@@ -219,9 +217,8 @@ def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str])
     """Calls analysis cannot follow; the source is parsed only for code that names one."""
     if not names & _source.DYNAMIC_NAMES:
         return ()
-    module_src = _source.module_source(code.co_filename, module_globals)
-    definition = (
-        module_src.definition(code.co_qualname, code.co_firstlineno) if module_src else None
+    definition = _source.find_definition(
+        code.co_filename, module_globals, code.co_qualname, code.co_firstlineno
     )
     if definition is None:
         used = sorted(names & _source.DYNAMIC_NAMES)

@@ -91,6 +91,14 @@ class ModuleSource:
 _cache: dict[str, tuple[tuple[int, int] | None, ModuleSource | None]] = {}
 
 
+def find_definition(
+    filename: str | None, module_globals: dict | None, qualname: str, firstlineno: int | None
+) -> Definition | None:
+    """The definition of ``qualname`` in a source file, or None when there is no source."""
+    module_src = module_source(filename, module_globals)
+    return module_src.definition(qualname, firstlineno) if module_src else None
+
+
 def unchanged_since_import(module: object) -> bool:
     """False when the module's file was edited after its bytecode was cached (at import): its
     statements on disk are then not the code that runs."""

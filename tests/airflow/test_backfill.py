@@ -37,7 +37,19 @@ def backfill(base: str) -> dict[str, dict[str, dict]]:
         f"{base}/api/v2/backfills/{backfill_id}/cancel", method="PUT", bearer=token(base)
     )
     assert status == 200 or (status == 409 and "already completed" in str(body)), body
+    _wait_until_completed(backfill_id)
     return {run_id: _references(run_id) for run_id in runs}
+
+
+def _wait_until_completed(backfill_id: int) -> None:
+    """The cancel route commits ``completed_at`` as its session closes, which may be after it
+    answers; until then Airflow refuses the next backfill as ``AlreadyRunningBackfill``."""
+    from airflow.models.backfill import Backfill
+
+    deadline = time.monotonic() + 90  # the scheduler's own completion timer runs every 30 s
+    while _latest(Backfill.completed_at, Backfill.id == backfill_id) is None:
+        assert time.monotonic() < deadline, f"backfill {backfill_id} never completed"
+        time.sleep(0.5)
 
 
 def _latest(column, *where):

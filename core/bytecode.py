@@ -11,7 +11,6 @@ from __future__ import annotations
 import dis
 import sys
 import types
-from collections.abc import Iterator
 
 Op = tuple[str, object]  # (opname, argval)
 
@@ -43,37 +42,62 @@ def instructions(code: types.CodeType) -> list[Op]:
             for ins in dis.get_instructions(code)
             if ins.opname != "EXTENDED_ARG"
         ]
-    return list(_decode(code))
+    return _decode(code)
 
 
-def _decode(code: types.CodeType) -> Iterator[Op]:
+# How to read each opcode: (name, bytes to the next instruction, kind of argument, and for ops
+# whose argument signatures do not use, the one tuple that stands for every such instruction).
+_PLAIN, _EXTEND, _NAME, _SHIFTED_NAME, _CONST, _FREE = range(6)
+
+
+def _reading(op: int) -> tuple[str, int, int, Op]:
+    name, step, kind = _kind(op)
+    return name, step, kind, (name, None)
+
+
+def _kind(op: int) -> tuple[str, int, int]:
+    name = _OPNAME[op]
+    step = 2 + 2 * _CACHES[op] if _CACHES else 2
+    if op == _EXTENDED_ARG:
+        return name, step, _EXTEND
+    if op < _HAVE_ARGUMENT:
+        return name, step, _PLAIN
+    if name in _SHIFTED_NAME_OPS:
+        return name, step, _SHIFTED_NAME
+    if name in _NAME_OPS:
+        return name, step, _NAME
+    if name == "LOAD_CONST":
+        return name, step, _CONST
+    return name, step, _FREE if name in _FREE_OPS else _PLAIN
+
+
+_READINGS = [_reading(op) for op in range(256)]
+
+
+def _decode(code: types.CodeType) -> list[Op]:
     raw = code.co_code
     names, consts = code.co_names, code.co_consts
-    extended = 0
-    skip = 0
-    for i in range(0, len(raw), 2):
-        if skip:
-            skip -= 1
-            continue
+    ops: list[Op] = []
+    append = ops.append
+    readings = _READINGS
+    extended = i = 0
+    end = len(raw)
+    while i < end:
         op = raw[i]
-        skip = _CACHES[op]
-        if op < _HAVE_ARGUMENT:
-            extended = 0
-            yield _OPNAME[op], None
-            continue
+        name, step, kind, plain = readings[op]
         arg = raw[i + 1] | extended
-        if op == _EXTENDED_ARG:
-            extended = arg << 8
-            continue
+        i += step
         extended = 0
-        name = _OPNAME[op]
-        if name in _SHIFTED_NAME_OPS:
-            yield name, names[arg >> 1]
-        elif name in _NAME_OPS:
-            yield name, names[arg]
-        elif name == "LOAD_CONST":
-            yield name, consts[arg]
-        elif name in _FREE_OPS:
-            yield name, code._varname_from_oparg(arg)  # type: ignore[attr-defined]
+        if kind == _PLAIN:
+            append(plain)
+        elif kind == _NAME:
+            append((name, names[arg]))
+        elif kind == _SHIFTED_NAME:
+            append((name, names[arg >> 1]))
+        elif kind == _CONST:
+            append((name, consts[arg]))
+        elif kind == _FREE:
+            append((name, code._varname_from_oparg(arg)))  # type: ignore[attr-defined]
         else:
-            yield name, None
+            extended = arg << 8
+    return ops

@@ -137,9 +137,25 @@ _MUTATORS = frozenset(
 )
 _OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
 _SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
-_MUTATION_OPS = frozenset(
-    (*_OUTER_LOADS, "STORE_SUBSCR", "DELETE_SUBSCR", "STORE_GLOBAL", "STORE_DEREF")
-)
+# What an instruction means to the scan, ordered so related roles compare as ranges: a chain
+# goes on through attributes; a local may be a module imported in the body; a global starts a
+# chain; from _OUTER_LOCAL up, an instruction can mutate an outer name.
+_OTHER, _ATTRIBUTE, _IMPORT, _IMPORT_FROM, _LOCAL, _OUTER_LOCAL, _GLOBAL, _MUTATION = range(8)
+_ROLES = {
+    "LOAD_ATTR": _ATTRIBUTE,
+    "LOAD_METHOD": _ATTRIBUTE,
+    "IMPORT_NAME": _IMPORT,
+    "IMPORT_FROM": _IMPORT_FROM,
+    "LOAD_FAST": _LOCAL,
+    "LOAD_DEREF": _OUTER_LOCAL,
+    "LOAD_CLASSDEREF": _OUTER_LOCAL,
+    "LOAD_GLOBAL": _GLOBAL,
+    "LOAD_NAME": _GLOBAL,
+    "STORE_SUBSCR": _MUTATION,
+    "DELETE_SUBSCR": _MUTATION,
+    "STORE_GLOBAL": _MUTATION,
+    "STORE_DEREF": _MUTATION,
+}
 
 
 def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
@@ -154,20 +170,23 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         aliases: dict[str, tuple[str, int]] = {}  # local name -> module imported in the body
         chain: list[str] | None = None
         for i, (op, argval) in enumerate(ops):
-            if op in ("LOAD_ATTR", "LOAD_METHOD") and chain is not None:
-                chain.append(argval)
-                continue
+            role = _ROLES.get(op, _OTHER)
             if chain is not None:
+                if role == _ATTRIBUTE:
+                    chain.append(argval)
+                    continue
                 chains[tuple(chain)] = None
                 chain = None
-            if op in ("LOAD_GLOBAL", "LOAD_NAME"):
+            if role <= _ATTRIBUTE:
+                continue
+            if role == _GLOBAL:
                 chain = [argval]
-            elif op in _LOCAL_LOADS and argval in aliases:
+            elif _LOCAL <= role <= _OUTER_LOCAL and argval in aliases:
                 module, level = aliases[argval]
                 chain = [IMPORTED_MODULE, module, str(level)]  # `import m` in the body, then m.f
-            if op in _MUTATION_OPS:
+            if role >= _OUTER_LOCAL:
                 _note_mutation(ops, i, co, mutated)
-            if op == "IMPORT_NAME":
+            elif role == _IMPORT:
                 level = ops[i - 2][1] if i >= 2 else 0
                 level = level if isinstance(level, int) else 0
                 imports.append((argval, level, []))
@@ -180,7 +199,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                         else argval
                     )
                     aliases[following[1]] = (top, level)
-            elif op == "IMPORT_FROM" and imports:
+            elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
         if chain is not None:
             chains[tuple(chain)] = None
@@ -198,7 +217,6 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
 IMPORTED_MODULE = (
     "<imported>"  # first element of a chain that starts at a module imported in a body
 )
-_LOCAL_LOADS = ("LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLASSDEREF")
 _LOCAL_STORES = ("STORE_FAST", "STORE_NAME", "STORE_DEREF", "STORE_GLOBAL")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -11,8 +11,11 @@ Processing an object (hashing its AST, its defaults, its value) is remembered in
 cache together with the objects it resolved and checks that they still hold: the same
 ``__code__``, defaults and closure cells, the same object behind every global name and module
 attribute it read, the same class dictionary. Mutable values are rehashed on every use. A warm
-signature therefore only re-checks; a batch of signatures (a plan, a DAG) shares the work, while
-each root's graph stays independent of what else was signed.
+signature therefore only re-checks.
+
+Keys name locations, never paths (see :class:`_Walk`), so the closure of a function, class or
+module is part of the closure of whatever reaches it: each is computed once per change and merged
+into the closures that reach it. A root's graph stays independent of what else was signed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import blake3
 
@@ -50,8 +53,7 @@ _MISSING = object()
 Check = Callable[[], bool]
 
 
-@dataclass(frozen=True)
-class _Child:
+class _Child(NamedTuple):
     label: str
     obj: object
     binding: str
@@ -99,10 +101,6 @@ class _Entry:
             return False
         self.validated = epoch
         return True
-
-
-def _all_hold(entries: list[_Entry], epoch: int) -> bool:
-    return all(entry.validated == epoch or entry.holds(epoch) for entry in entries)
 
 
 class _Marker:
@@ -161,11 +159,12 @@ def _dunder(name: str) -> bool:
 
 
 class _Cache:
-    """Processed objects by (id, key, state); objects are pinned so ids are not reused."""
+    """Processed objects by (id, key, state), and closures by (id, key, all members); objects
+    are pinned so ids are not reused."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str, bool], tuple[object, _Entry]] = {}
-        self.graphs: dict[tuple[int, str, bool], tuple[object, CodeGraph, list[_Entry]]] = {}
+        self.closures: dict[tuple[int, str, bool], _Closure] = {}
         self.epoch = 0
 
 
@@ -183,6 +182,10 @@ def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
 
 _warned: set[str] = set()
 _BY_BINDING = frozenset({"constant", "state"})
+# Kinds whose closure is kept and reused inside the closures of everything that reaches them.
+_SHARED = frozenset({"function", "class", "module"})
+# Closures computed inside another's walk (nesting); deeper ones are walked inline.
+_MAX_NESTING = 40
 
 
 def _emit(messages: Iterable[str]) -> None:
@@ -193,13 +196,60 @@ def _emit(messages: Iterable[str]) -> None:
             warnings.warn(message, SkipwiseWarning, stacklevel=6)
 
 
+@dataclass(eq=False)
+class _Closure:
+    """Everything one object reaches, as nodes keyed by location. Because no key depends on
+    the path that reached it, the closure of anything reached is a subset of the closure of
+    what reaches it, so closures are computed once and merged, not walked again per root."""
+
+    root: object
+    key: str
+    nodes: dict[str, CodeNode]
+    attr_names: frozenset[str]
+    classes: dict[str, _Entry]  # classes reached, whose members count when reachable
+    members: dict[str, dict[str, str]]  # class key -> "member:NAME" -> member key, included
+    warnings: tuple[str, ...]
+    texts: dict[str, Callable[[], str]]
+    entries: tuple[_Entry, ...]  # processed by this closure's own walk
+    parts: tuple[_Closure, ...]  # closures merged into this one
+    validated: int = -1
+    _graph: CodeGraph | None = None
+
+    def holds(self, epoch: int) -> bool:
+        """Whether every entry it (and every closure merged into it) rests on still holds."""
+        if self.validated == epoch:
+            return True
+        seen: dict[int, _Closure] = {}
+        stack = [self]
+        while stack:
+            closure = stack.pop()
+            if closure.validated == epoch or id(closure) in seen:
+                continue
+            if not all(e.validated == epoch or e.holds(epoch) for e in closure.entries):
+                return False
+            seen[id(closure)] = closure
+            stack.extend(closure.parts)
+        for closure in seen.values():
+            closure.validated = epoch
+        return True
+
+    def graph(self) -> CodeGraph:
+        if self._graph is None:
+            self._graph = CodeGraph(
+                self.key, graph_digest(self.nodes), self.nodes, self.warnings, self.texts
+            )
+        return self._graph
+
+
 class Walker:
     """Builds the :class:`CodeGraph` of roots within one signing pass."""
 
     def __init__(self, boundary: Boundary):
         self.boundary = boundary
         self.cache, self.epoch = new_epoch(boundary)
-        self._classified: dict[tuple[int, str, bool], tuple[object, tuple[str, object, str]]] = {}
+        self._classified: dict[tuple[int, str, bool], tuple[object, _Kind]] = {}
+        self._active: list[int] = []  # ids of the objects whose closures are being walked
+        self.resolved: dict[tuple, tuple[dict, list[_Child], list[Check]]] = {}
 
     def graph(
         self,
@@ -211,20 +261,41 @@ class Walker:
     ) -> CodeGraph:
         """``all_members``: a class whose every member counts (an argument's class: the callee
         may call any of its methods)."""
-        memo_key = (id(root), binding, all_members)
-        hit = None if declared else self.cache.graphs.get(memo_key)
-        if hit is not None and hit[0] is root and _all_hold(hit[2], self.epoch):
-            graph = hit[1]
+        if declared:
+            graph = self._walk(root, binding, declared, all_members).graph()
         else:
-            walk = _Walk(self)
-            graph = walk.run(root, binding, declared, all_members)
-            if not declared:
-                self.cache.graphs[memo_key] = (root, graph, list(dict.fromkeys(walk.entries)))
+            graph = self.closure(root, binding, all_members).graph()
         if warn_dynamic:
             _emit(graph.warnings)
         return graph
 
-    def classify(self, obj: object, binding: str, state: bool) -> tuple[str, object, str]:
+    def closure(self, obj: object, key: str, all_members: bool = False) -> _Closure:
+        memo_key = (id(obj), key, all_members)
+        hit = self.cache.closures.get(memo_key)
+        if hit is not None and hit.root is obj and hit.holds(self.epoch):
+            return hit
+        made = self.cache.closures[memo_key] = self._walk(obj, key, (), all_members)
+        return made
+
+    def shared_closure(self, obj: object, key: str) -> _Closure | None:
+        """The closure of something reached, unless it is being walked (a cycle: its closure
+        is not complete yet) or the walk is nested too deep; then the caller walks it inline."""
+        if id(obj) in self._active or len(self._active) >= _MAX_NESTING:
+            return None
+        return self.closure(obj, key)
+
+    def _walk(
+        self, root: object, binding: str, declared: tuple[object, ...], all_members: bool
+    ) -> _Closure:
+        self._active.append(id(root))
+        try:
+            closure = _Walk(self).run(root, binding, declared, all_members)
+        finally:
+            self._active.pop()
+        closure.validated = self.epoch
+        return closure
+
+    def classify(self, obj: object, binding: str, state: bool) -> _Kind:
         """What ``obj`` is and its key; memoised for the pass (nothing changes within one)."""
         memo_key = (id(obj), binding, state)
         hit = self._classified.get(memo_key)
@@ -246,26 +317,36 @@ class Walker:
 
 
 class _Walk:
-    """One root's walk: assigns keys (first binding wins) and links entries into nodes."""
+    """One closure's walk: processes what it reaches, merging the closures of shared objects.
+
+    A key names where an object is, never the path that reached it: an object's own
+    ``module:qualname`` when that leads back to it, else the location it was found at (a
+    module global, a closure cell, a member). A location below one that holds the same object
+    (a function in its own closure cell) takes the outer key, which ends the cycle.
+    """
 
     def __init__(self, walker: Walker):
         self.walker = walker
         self.boundary = walker.boundary
-        self.keys: dict[int, str] = {}
+        self.fixed: dict[int, str] = {}  # id -> key, for objects whose key is their own name
+        self.located: dict[tuple[int, str, bool], str] = {}  # (id, binding, state) -> key
+        self.owned: dict[int, list[str]] = {}  # id -> locations that gave it its key
         self.pins: list[object] = []
         self.nodes: dict[str, CodeNode] = {}
         self.entries: list[_Entry] = []
+        self.parts: list[_Closure] = []
         self.queue: deque[tuple[object, str, bool, str]] = deque()
+        self.queued: set[str] = set()
         self.attr_names: set[str] = set()
         self.classes: dict[str, _Entry] = {}
         self.members: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
         self.texts: dict[str, Callable[[], str]] = {}
-        self.queued: set[str] = set()
+        self.root_key = ""
 
     def run(
         self, root: object, binding: str, declared: tuple[object, ...], all_members: bool = False
-    ) -> CodeGraph:
+    ) -> _Closure:
         self.all_members = all_members
         root_key = self.root_key = self.visit(root, binding)
         self.drain()
@@ -276,42 +357,78 @@ class _Walk:
         self.drain()
         self._include_reachable_members()
         for key, refs in ((root_key, extra), *self.members.items()):
-            if refs:
-                node = self.nodes[key]
+            node = self.nodes[key]
+            if any(node.refs.get(label) != ref for label, ref in refs.items()):
                 self.nodes[key] = CodeNode(
                     key, node.kind, node.digest, {**node.refs, **refs}, node.source, node.location
                 )
-        return CodeGraph(
-            root_key, graph_digest(self.nodes), dict(self.nodes), tuple(self.warnings), self.texts
+        return _Closure(
+            root,
+            root_key,
+            self.nodes,
+            frozenset(self.attr_names),
+            self.classes,
+            self.members,
+            tuple(sorted(set(self.warnings))),
+            self.texts,
+            tuple(dict.fromkeys(self.entries)),
+            tuple(self.parts),
         )
 
     def visit(self, obj: object, binding: str, state: bool = False) -> str:
-        known = self.keys.get(id(obj))
-        if known is not None:
-            return known
-        kind, target, key = self.walker.classify(obj, binding, state)
-        if kind in _BY_BINDING:
-            # Values are named by where they are bound, never by identity: two modules binding
-            # the same interned 5 are two constants.
-            if key not in self.nodes and key not in self.queued:
-                self.queued.add(key)
-                self.queue.append((obj, key, state, kind))
+        key = self.fixed.get(id(obj))
+        if key is not None:
             return key
+        memo = (id(obj), binding, state)
+        key = self.located.get(memo)
+        if key is not None:
+            return key
+        kind, target, key, own_name = self.walker.classify(obj, binding, state)
         self.pins.append(obj)
-        if target is not obj:
-            key = self.visit(target, binding, state)
-        elif kind == "external":
-            if key not in self.nodes:
-                version = (
-                    self.boundary.package_version(_module_name(obj))
-                    if self.boundary.track_packages
-                    else ""
-                )
-                self.nodes[key] = CodeNode(key, "external", version, {})
+        if kind == "alias":
+            key = self.located[memo] = self.visit(target, binding, state)
+            return key
+        if own_name:
+            self.fixed[id(obj)] = key
         else:
-            self.queue.append((obj, key, state, kind))
-        self.keys[id(obj)] = key
+            if kind not in _BY_BINDING:
+                key = self._location_key(obj, key)
+            self.located[memo] = key
+        if key in self.nodes or key in self.queued:
+            return key
+        if kind == "external":
+            version = (
+                self.boundary.package_version(_module_name(obj))
+                if self.boundary.track_packages
+                else ""
+            )
+            self.nodes[key] = CodeNode(key, "external", version, {})
+            return key
+        if own_name and kind in _SHARED and self.root_key:
+            part = self.walker.shared_closure(obj, key)
+            if part is not None:
+                self._merge(part)
+                return key
+        self.queued.add(key)
+        self.queue.append((obj, key, state, kind))
         return key
+
+    def _location_key(self, obj: object, location: str) -> str:
+        for outer in self.owned.get(id(obj), ()):
+            if location.startswith(outer) and location[len(outer) : len(outer) + 1] in "/.[":
+                return outer
+        self.owned.setdefault(id(obj), []).append(location)
+        return location
+
+    def _merge(self, part: _Closure) -> None:
+        self.parts.append(part)
+        self.nodes.update(part.nodes)
+        self.attr_names |= part.attr_names
+        self.classes.update(part.classes)
+        for key, refs in part.members.items():
+            self.members.setdefault(key, {}).update(refs)
+        self.warnings += part.warnings
+        self.texts.update(part.texts)
 
     def drain(self) -> None:
         while self.queue:
@@ -321,7 +438,7 @@ class _Walk:
             refs = {c.label: self.visit(c.obj, c.binding, c.state) for c in entry.children}
             node = entry.nodes.get(key)
             if node is None or node.refs != refs:
-                # Roots that resolve this entry's references alike share one node.
+                # Closures that resolve this entry's references alike share one node.
                 node = entry.nodes[key] = CodeNode(
                     key, entry.kind, entry.digest, refs, entry.source, entry.location
                 )
@@ -335,17 +452,19 @@ class _Walk:
                 self.members.setdefault(key, {})
 
     def _include_reachable_members(self) -> None:
-        done: set[tuple[str, str]] = set()
         changed = True
         while changed:
             changed = False
             for key, entry in list(self.classes.items()):
+                included = self.members[key]
+                if len(included) == len(entry.members):
+                    continue
                 everything = entry.open_members or (self.all_members and key == self.root_key)
                 for name, member in entry.members:
-                    if (key, name) in done or not (everything or _reachable(name, self.attr_names)):
+                    label = "member:" + name
+                    if label in included or not (everything or _reachable(name, self.attr_names)):
                         continue
-                    done.add((key, name))
-                    self.members[key]["member:" + name] = self.visit(member, f"{key}.{name}")
+                    included[label] = self.visit(member, f"{key}.{name}")
                     self.drain()
                     changed = True
 
@@ -363,46 +482,56 @@ def _reachable(name: str, attr_names: set[str]) -> bool:
 # --- what an object is, and its key ------------------------------------------------------
 
 
-def _classify(
-    boundary: Boundary, obj: object, binding: str, state: bool
-) -> tuple[str, object, str]:
-    """(kind, object to process instead, key)."""
+_Kind = tuple[str, object, str, bool]
+_STATE_SUFFIX = "#state"
+
+
+def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Kind:
+    """(kind, object to process instead, key, whether the key is the object's own name rather
+    than where it was found)."""
     if state and type(obj) in _STATE_TYPES:
-        return "state", obj, binding
+        # Apart from the same binding read as a constant: to a function that only reads it,
+        # a container's contents are an input; to one that fills it, they are not.
+        return "state", obj, binding + _STATE_SUFFIX, False
     inner = _unwrap(obj)
     if inner is not obj:
-        return "alias", inner, binding
+        return "alias", inner, binding, False
     if isinstance(obj, _Marker):
-        return "marker", obj, obj.key
+        return "marker", obj, obj.key, True
     if callable(getattr(type(obj), "__skipwise_node__", None)):
-        return "cached", obj, binding
+        return "cached", obj, binding, False
     if isinstance(obj, types.FunctionType):
         if boundary.is_user_module(obj.__module__):
-            return "function", obj, canonical_key(obj) or binding
+            return _named("function", obj, binding)
         if _safe_getattr(obj, "__wrapped__") is _MISSING:
-            return "external", obj, _external_key(obj)
-        return "wrapper", obj, binding  # a library's wrapper around user code (singledispatch)
+            return "external", obj, _external_key(obj), True
+        return "wrapper", obj, binding, False  # a library's wrapper around user code
     if isinstance(obj, type):
         if not boundary.is_user_type(obj):
-            return "external", obj, _external_key(obj)
-        return "class", obj, canonical_key(obj) or binding
+            return "external", obj, _external_key(obj), True
+        return _named("class", obj, binding)
     if isinstance(obj, types.ModuleType):
         if not boundary.is_user_module(obj.__name__):
-            return "external", obj, _external_key(obj)
-        return "module", obj, f"module:{module_label(obj.__name__)}"
+            return "external", obj, _external_key(obj), True
+        return "module", obj, f"module:{module_label(obj.__name__)}", True
     if isinstance(obj, functools.partial | functools.partialmethod):
-        return "partial", obj, binding
+        return "partial", obj, binding, False
     if bound_builtin(obj) or isinstance(obj, types.MethodType | property):
-        return "wrapper", obj, binding
+        return "wrapper", obj, binding, False
     if (
         callable(obj)
         and _safe_getattr(obj, "__wrapped__") is not _MISSING
         and not boundary.is_user_type(type(obj))  # a user class's instance is a value
     ):
-        return "wrapper", obj, binding
+        return "wrapper", obj, binding, False
     if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
-        return "external", obj, _external_key(obj)
-    return "constant", obj, binding
+        return "external", obj, _external_key(obj), True
+    return "constant", obj, binding, False
+
+
+def _named(kind: str, obj: object, binding: str) -> _Kind:
+    key = canonical_key(obj)
+    return (kind, obj, key, True) if key else (kind, obj, binding, False)
 
 
 def bound_builtin(obj: object) -> bool:
@@ -525,7 +654,7 @@ def _digest(*parts: str) -> str:
 
 
 def _make_entry(walker: Walker, obj: Any, key: str, kind: str) -> _Entry:
-    builder = _Builder(walker.boundary, key)
+    builder = _Builder(walker.boundary, key, walker.resolved)
     return {
         "function": builder.function,
         "class": builder.klass,
@@ -542,9 +671,10 @@ def _make_entry(walker: Walker, obj: Any, key: str, kind: str) -> _Entry:
 class _Builder:
     """Processes one object into an :class:`_Entry`, recording what it read."""
 
-    def __init__(self, boundary: Boundary, key: str):
+    def __init__(self, boundary: Boundary, key: str, resolved: dict | None = None):
         self.boundary = boundary
         self.key = key
+        self.resolved = resolved  # name chains resolved in this pass (see ``chain``)
         self.children: list[_Child] = []
         self.checks: list[Check] = []
         self.warnings: list[str] = []
@@ -561,7 +691,21 @@ class _Builder:
         return value
 
     def chain(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state=False):
-        """Resolve ``a.b.c`` through modules; the object reached becomes a child."""
+        """Resolve ``a.b.c`` through modules; the object reached becomes a child. Within a pass
+        the functions of a module resolve the same names alike, so resolutions are shared."""
+        if self.resolved is None:
+            return self._resolve(scope, chain, module_name, label, state)
+        memo_key = (id(scope), chain, module_name, label, state)
+        hit = self.resolved.get(memo_key)
+        if hit is not None and hit[0] is scope:
+            self.children += hit[1]
+            self.checks += hit[2]
+            return
+        children, checks = len(self.children), len(self.checks)
+        self._resolve(scope, chain, module_name, label, state)
+        self.resolved[memo_key] = (scope, self.children[children:], self.checks[checks:])
+
+    def _resolve(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state):
         name = chain[0]
         obj = self._lookup(scope, name)
         if obj is _MISSING or name in _MODULE_FACTS:
@@ -809,7 +953,7 @@ class _Builder:
     def _statements(self) -> tuple[str, str] | None:
         """The module-level statements binding this key's name (digest, text), with the names
         they use as children; None when there are none or the file changed since import."""
-        label, _, name = self.key.partition(":")
+        label, _, name = self.key.removesuffix(_STATE_SUFFIX).partition(":")
         module = module_named(label)
         if (
             module is None

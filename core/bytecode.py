@@ -36,26 +36,23 @@ def instructions(code: types.CodeType) -> list[Op]:
 
     ``EXTENDED_ARG`` prefixes are folded into the instruction they extend.
     """
+    return list(zip(*columns(code), strict=True))
+
+
+def columns(code: types.CodeType) -> tuple[list[str], list[object]]:
+    """The same as two lists, op names and argvals: what a scan of many functions reads,
+    without a tuple per instruction."""
     if not _FAST:
-        return [
-            (ins.opname, ins.argval)
-            for ins in dis.get_instructions(code)
-            if ins.opname != "EXTENDED_ARG"
-        ]
+        ops = [ins for ins in dis.get_instructions(code) if ins.opname != "EXTENDED_ARG"]
+        return [ins.opname for ins in ops], [ins.argval for ins in ops]
     return _decode(code)
 
 
-# How to read each opcode: (name, bytes to the next instruction, kind of argument, and for ops
-# whose argument signatures do not use, the one tuple that stands for every such instruction).
+# How to read each opcode: (name, bytes to the next instruction, kind of argument).
 _PLAIN, _EXTEND, _NAME, _SHIFTED_NAME, _CONST, _FREE = range(6)
 
 
-def _reading(op: int) -> tuple[str, int, int, Op]:
-    name, step, kind = _kind(op)
-    return name, step, kind, (name, None)
-
-
-def _kind(op: int) -> tuple[str, int, int]:
+def _reading(op: int) -> tuple[str, int, int]:
     name = _OPNAME[op]
     step = 2 + 2 * _CACHES[op] if _CACHES else 2
     if op == _EXTENDED_ARG:
@@ -74,30 +71,32 @@ def _kind(op: int) -> tuple[str, int, int]:
 _READINGS = [_reading(op) for op in range(256)]
 
 
-def _decode(code: types.CodeType) -> list[Op]:
+def _decode(code: types.CodeType) -> tuple[list[str], list[object]]:
     raw = code.co_code
     names, consts = code.co_names, code.co_consts
-    ops: list[Op] = []
-    append = ops.append
+    ops: list[str] = []
+    args: list[object] = []
+    op_append, arg_append = ops.append, args.append
     readings = _READINGS
     extended = i = 0
     end = len(raw)
     while i < end:
-        op = raw[i]
-        name, step, kind, plain = readings[op]
+        name, step, kind = readings[raw[i]]
         arg = raw[i + 1] | extended
         i += step
         extended = 0
-        if kind == _PLAIN:
-            append(plain)
-        elif kind == _NAME:
-            append((name, names[arg]))
-        elif kind == _SHIFTED_NAME:
-            append((name, names[arg >> 1]))
-        elif kind == _CONST:
-            append((name, consts[arg]))
-        elif kind == _FREE:
-            append((name, code._varname_from_oparg(arg)))  # type: ignore[attr-defined]
-        else:
+        if kind == _EXTEND:
             extended = arg << 8
-    return ops
+            continue
+        op_append(name)
+        if kind == _PLAIN:
+            arg_append(None)
+        elif kind == _NAME:
+            arg_append(names[arg])
+        elif kind == _SHIFTED_NAME:
+            arg_append(names[arg >> 1])
+        elif kind == _CONST:
+            arg_append(consts[arg])
+        else:
+            arg_append(code._varname_from_oparg(arg))  # type: ignore[attr-defined]
+    return ops, args

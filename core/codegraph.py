@@ -8,7 +8,6 @@ How the graph is built is in :mod:`skipwise.walker`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import blake3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeNode:
     """One piece of user code (or an external package) a signature covers."""
 
@@ -28,12 +27,13 @@ class CodeNode:
     refs: Mapping[str, str]  # label (e.g. "helpers.scale") -> key of the node it resolves to
     source: str = ""  # text shown in diffs
     location: str = ""  # "path/relative/to/package.py:LINE"
+    # The node's contribution to a graph digest: key, kind, digest and every reference.
+    line: bytes = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def line(self) -> bytes:
-        """The node's contribution to a graph digest: key, kind, digest and every reference."""
+    def __post_init__(self) -> None:
         refs = "".join(f"{label}\1{self.refs[label]}\1" for label in sorted(self.refs))
-        return f"{self.key}\0{self.kind}\0{self.digest}\0{refs}\2".encode()
+        line = f"{self.key}\0{self.kind}\0{self.digest}\0{refs}\2".encode()
+        object.__setattr__(self, "line", line)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "digest": self.digest}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from skipwise import config
-from skipwise.boundary import canonical_key, module_label
+from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.errors import SkipwiseWarning, StoreError
 from skipwise.store import CorruptEntry, Manifest, Store, validate_name
@@ -145,12 +145,14 @@ def code_graph(
     ``all_members`` counts every member of a class (an argument's class).
     """
     fn = obj.fn if isinstance(obj, Cached) else obj
-    binding = canonical_key(fn) or _fallback_key(fn)
+    binding = _root_key(fn)
     walker = _signing_pass.get() or Walker(config.boundary())
     return walker.graph(fn, binding, tuple(depends_on), warn_dynamic, all_members)
 
 
-def _fallback_key(fn: object) -> str:
+def _root_key(fn: object) -> str:
+    """``module:qualname``: the node's own name when that path leads back to ``fn`` (the
+    walker checks), else where the root comes from."""
     module = getattr(fn, "__module__", None) or "?"
     qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{module_label(module)}:{qualname}"

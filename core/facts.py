@@ -29,7 +29,7 @@ from skipwise.values import ValueHasher
 _CO_HAS_DOCSTRING = 0x4000000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FunctionFacts:
     digest: str
     location: str
@@ -92,9 +92,9 @@ def code_digest(code: types.CodeType) -> str:
             docstrings = _class_docstrings(co)
             consts = [None if c in docstrings else c for c in consts]
         h.update(co.co_code)
-        h.update(repr((co.co_name, co.co_names, co.co_varnames, co.co_freevars)).encode())
-        h.update(repr((co.co_cellvars, co.co_argcount, co.co_posonlyargcount)).encode())
-        h.update(repr((co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)).encode())
+        shape = (co.co_name, co.co_names, co.co_varnames, co.co_freevars, co.co_cellvars)
+        shape += (co.co_argcount, co.co_posonlyargcount, co.co_kwonlyargcount)
+        h.update(repr((*shape, co.co_flags & ~_CO_HAS_DOCSTRING)).encode())
         h.update(co.co_exceptiontable)
         hasher.feed(h, tuple(consts), "co_consts")
     return h.hexdigest()
@@ -137,10 +137,12 @@ _MUTATORS = frozenset(
 )
 _OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
 _SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
-# What an instruction means to the scan, ordered so related roles compare as ranges: a chain
-# goes on through attributes; a local may be a module imported in the body; a global starts a
-# chain; from _OUTER_LOCAL up, an instruction can mutate an outer name.
+# What an instruction means to the scan (instructions not listed mean nothing to it), ordered
+# so related roles compare as ranges: a chain goes on through attributes; a local may be a module
+# imported in the body; a global starts a chain; from _OUTER_LOCAL up, an instruction can mutate
+# an outer name.
 _OTHER, _ATTRIBUTE, _IMPORT, _IMPORT_FROM, _LOCAL, _OUTER_LOCAL, _GLOBAL, _MUTATION = range(8)
+_ATTRIBUTE_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 _ROLES = {
     "LOAD_ATTR": _ATTRIBUTE,
     "LOAD_METHOD": _ATTRIBUTE,
@@ -166,43 +168,40 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     for co in _nested_code(code):
         names.update(co.co_names)
         names.update(_identifiers(co.co_consts))
-        ops = bytecode.instructions(co)
+        ops, args = bytecode.columns(co)
         aliases: dict[str, tuple[str, int]] = {}  # local name -> module imported in the body
-        chain: list[str] | None = None
-        for i, (op, argval) in enumerate(ops):
-            role = _ROLES.get(op, _OTHER)
-            if chain is not None:
-                if role == _ATTRIBUTE:
-                    chain.append(argval)
-                    continue
-                chains[tuple(chain)] = None
-                chain = None
-            if role <= _ATTRIBUTE:
+        end = len(ops)
+        chained = -1  # the last instruction taken into a chain
+        for i in [i for i, op in enumerate(ops) if op in _ROLES]:
+            role = _ROLES[ops[i]]
+            if i <= chained or role == _ATTRIBUTE:
                 continue
+            argval = args[i]
+            chain: list | None = None
             if role == _GLOBAL:
                 chain = [argval]
             elif _LOCAL <= role <= _OUTER_LOCAL and argval in aliases:
                 module, level = aliases[argval]
                 chain = [IMPORTED_MODULE, module, str(level)]  # `import m` in the body, then m.f
+            if chain is not None:
+                chained = i + 1
+                while chained < end and ops[chained] in _ATTRIBUTE_OPS:
+                    chain.append(args[chained])
+                    chained += 1
+                chained -= 1
+                chains[tuple(chain)] = None
             if role >= _OUTER_LOCAL:
-                _note_mutation(ops, i, co, mutated)
+                _note_mutation(ops, args, i, co, mutated)
             elif role == _IMPORT:
-                level = ops[i - 2][1] if i >= 2 else 0
+                level = args[i - 2] if i >= 2 else 0
                 level = level if isinstance(level, int) else 0
                 imports.append((argval, level, []))
-                following = ops[i + 1] if i + 1 < len(ops) else ("", None)
-                if following[0] in _LOCAL_STORES:
+                if i + 1 < end and ops[i + 1] in _LOCAL_STORES:
                     # `import a.b` binds the top package a; `import m as x` binds m.
-                    top = (
-                        argval.partition(".")[0]
-                        if following[1] == argval.partition(".")[0]
-                        else argval
-                    )
-                    aliases[following[1]] = (top, level)
+                    top = argval.partition(".")[0]
+                    aliases[args[i + 1]] = (top if args[i + 1] == top else argval, level)
             elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
-        if chain is not None:
-            chains[tuple(chain)] = None
     return FunctionFacts(
         digest=code_digest(code),
         location=location_text(module_globals, code.co_firstlineno),
@@ -244,15 +243,15 @@ def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str])
     return tuple(dict.fromkeys(_source.dynamic_calls(definition.node)))
 
 
-def _note_mutation(ops: list[bytecode.Op], i: int, co: types.CodeType, out: set[str]) -> None:
-    op, argval = ops[i]
+def _note_mutation(
+    ops: list[str], args: list[object], i: int, co: types.CodeType, out: set[str]
+) -> None:
+    op, argval = ops[i], args[i]
     if op in _OUTER_LOADS and i + 1 < len(ops):
-        following, name = ops[i + 1]
-        if following in ("LOAD_ATTR", "LOAD_METHOD") and name in _MUTATORS:
+        if ops[i + 1] in ("LOAD_ATTR", "LOAD_METHOD") and args[i + 1] in _MUTATORS:
             out.add(argval)  # type: ignore[arg-type]
     elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
-        (container, container_name), (key, _) = ops[i - 2], ops[i - 1]
-        if container in _OUTER_LOADS and key in _SIMPLE_LOADS:
-            out.add(container_name)  # type: ignore[arg-type]
+        if ops[i - 2] in _OUTER_LOADS and ops[i - 1] in _SIMPLE_LOADS:
+            out.add(args[i - 2])  # type: ignore[arg-type]
     elif op in ("STORE_GLOBAL", "STORE_DEREF") and argval not in co.co_cellvars:
         out.add(argval)  # type: ignore[arg-type]

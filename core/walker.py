@@ -67,7 +67,7 @@ class _Child(NamedTuple):
         ) and self.obj is other.obj
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Entry:
     """What processing one object produced, and the checks that say it still holds."""
 
@@ -81,6 +81,7 @@ class _Entry:
     members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
     open_members: bool = False  # every member counts (the class derives from a library class)
     checks: tuple[Check, ...] = ()
+    lookups: tuple[tuple[dict, str, object], ...] = ()  # (scope, name, value) read: still there
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
     warnings: tuple[str, ...] = ()
     validated: int = -1
@@ -97,8 +98,12 @@ class _Entry:
                 and all(a.same_as(b) for a, b in zip(fresh.children, self.children, strict=True))
             ):
                 return False
-        if not all(check() for check in self.checks):
-            return False
+        for scope, name, value in self.lookups:
+            if scope.get(name, _MISSING) is not value:
+                return False
+        for check in self.checks:
+            if not check():
+                return False
         self.validated = epoch
         return True
 
@@ -196,7 +201,7 @@ def _emit(messages: Iterable[str]) -> None:
             warnings.warn(message, SkipwiseWarning, stacklevel=6)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Closure:
     """Everything one object reaches, as nodes keyed by location. Because no key depends on
     the path that reached it, the closure of anything reached is a subset of the closure of
@@ -205,7 +210,7 @@ class _Closure:
     root: object
     key: str
     nodes: dict[str, CodeNode]
-    attr_names: frozenset[str]
+    attr_names: set[str]  # read only, as every field
     classes: dict[str, _Entry]  # classes reached, whose members count when reachable
     members: dict[str, dict[str, str]]  # class key -> "member:NAME" -> member key, included
     warnings: tuple[str, ...]
@@ -249,7 +254,7 @@ class Walker:
         self.cache, self.epoch = new_epoch(boundary)
         self._classified: dict[tuple[int, str, bool], tuple[object, _Kind]] = {}
         self._active: list[int] = []  # ids of the objects whose closures are being walked
-        self.resolved: dict[tuple, tuple[dict, list[_Child], list[Check]]] = {}
+        self.resolved: dict[tuple, tuple[dict, list[_Child], list[Check], list[tuple]]] = {}
 
     def graph(
         self,
@@ -310,7 +315,7 @@ class Walker:
         cached = self.cache.entries.get(cache_key)
         if cached is not None and cached[0] is obj and cached[1].holds(self.epoch):
             return cached[1]
-        made = _make_entry(self, obj, key, kind)
+        made = _process(self.boundary, key, kind, obj, self.resolved)
         made.validated = self.epoch
         self.cache.entries[cache_key] = (obj, made)
         return made
@@ -366,7 +371,7 @@ class _Walk:
             root,
             root_key,
             self.nodes,
-            frozenset(self.attr_names),
+            self.attr_names,
             self.classes,
             self.members,
             tuple(sorted(set(self.warnings))),
@@ -653,19 +658,15 @@ def _digest(*parts: str) -> str:
 # --- processing one object ---------------------------------------------------------------
 
 
-def _make_entry(walker: Walker, obj: Any, key: str, kind: str) -> _Entry:
-    builder = _Builder(walker.boundary, key, walker.resolved)
-    return {
-        "function": builder.function,
-        "class": builder.klass,
-        "module": builder.module,
-        "partial": builder.partial,
-        "wrapper": builder.wrapper,
-        "constant": builder.constant,
-        "state": builder.state,
-        "marker": builder.marker,
-        "cached": builder.cached,
-    }[kind](obj)
+def _process(
+    boundary: Boundary, key: str, kind: str, obj: Any, resolved: dict | None = None
+) -> _Entry:
+    return getattr(_Builder(boundary, key, resolved), _BUILDS[kind])(obj)
+
+
+# The _Builder method that processes each kind.
+_BUILDS = {kind: kind for kind in ("function", "module", "partial", "wrapper", "constant")}
+_BUILDS |= {"class": "klass", "state": "state", "marker": "marker", "cached": "cached"}
 
 
 class _Builder:
@@ -677,12 +678,13 @@ class _Builder:
         self.resolved = resolved  # name chains resolved in this pass (see ``chain``)
         self.children: list[_Child] = []
         self.checks: list[Check] = []
+        self.lookups: list[tuple[dict, str, object]] = []
         self.warnings: list[str] = []
         self.words: set[str] = set()
 
     def _lookup(self, scope: dict, name: str) -> object:
         value = scope.get(name, _MISSING)
-        self.checks.append(lambda: scope.get(name, _MISSING) is value)
+        self.lookups.append((scope, name, value))
         return value
 
     def _attribute(self, owner: object, name: str) -> object:
@@ -700,10 +702,16 @@ class _Builder:
         if hit is not None and hit[0] is scope:
             self.children += hit[1]
             self.checks += hit[2]
+            self.lookups += hit[3]
             return
-        children, checks = len(self.children), len(self.checks)
+        children, checks, lookups = len(self.children), len(self.checks), len(self.lookups)
         self._resolve(scope, chain, module_name, label, state)
-        self.resolved[memo_key] = (scope, self.children[children:], self.checks[checks:])
+        self.resolved[memo_key] = (
+            scope,
+            self.children[children:],
+            self.checks[checks:],
+            self.lookups[lookups:],
+        )
 
     def _resolve(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state):
         name = chain[0]
@@ -750,9 +758,20 @@ class _Builder:
         it is callable or wraps a function (a class-based decorator)."""
         return not isinstance(obj, type) and self.boundary.is_user_type(type(obj))
 
+    def _rebuilder(self, kind: str, obj: object) -> Callable[[], _Entry]:
+        """Processes ``obj`` again (a mutable value, every pass); holds nothing of this pass."""
+        return functools.partial(_process, self.boundary, self.key, kind, obj)
+
     def entry(self, kind: str, digest: str, **more: Any) -> _Entry:
         more["warnings"] = (*more.get("warnings", ()), *self.warnings)
-        return _Entry(kind, digest, tuple(self.children), checks=tuple(self.checks), **more)
+        return _Entry(
+            kind,
+            digest,
+            tuple(self.children),
+            checks=tuple(self.checks),
+            lookups=tuple(self.lookups),
+            **more,
+        )
 
     # --- kinds --------------------------------------------------------------------------
 
@@ -763,12 +782,10 @@ class _Builder:
             fn.__kwdefaults__,
             fn.__closure__,
         )
+        # Defaults by value, and attributes set on the function (by decorators, say).
+        attributes = {k: v for k, v in vars(fn).items() if not k.startswith("__")}
         self.checks.append(
-            lambda: (
-                fn.__code__ is code
-                and fn.__defaults__ is defaults
-                and fn.__kwdefaults__ is kwdefaults
-            )
+            functools.partial(_function_holds, fn, code, defaults, kwdefaults, attributes)
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
@@ -793,9 +810,6 @@ class _Builder:
                 self.children.append(
                     _Child("closure:" + name, value, f"{self.key}/{name}", name in facts.mutated)
                 )
-        # Defaults by value, and attributes set on the function (by decorators, say).
-        attributes = {k: v for k, v in vars(fn).items() if not k.startswith("__")}
-        self.checks.append(lambda: _same_items(vars(fn), attributes, skip_dunder=True))
         extra = (defaults or (), kwdefaults or {}, attributes)
         extra_digest = ""
         if defaults or kwdefaults or attributes:
@@ -811,11 +825,11 @@ class _Builder:
         return self.entry(
             "function",
             _digest(facts.digest, extra_digest),
-            text=lambda: function_source(code, fn.__globals__),
+            text=functools.partial(function_source, code, fn.__globals__),
             location=facts.location,
             attr_names=facts.attr_names,
             warnings=messages,
-            rebuild=(lambda: _Builder(self.boundary, self.key).function(fn)) if mutable else None,
+            rebuild=self._rebuilder("function", fn) if mutable else None,
         )
 
     def _import_module(self, module: str, level: int, scope: dict) -> types.ModuleType | None:
@@ -885,7 +899,7 @@ class _Builder:
             open_members=is_open,
             rebuild=None
             if _frozen(tuple(own["__annotations__"].values()))
-            else (lambda: _Builder(self.boundary, self.key).klass(cls)),
+            else self._rebuilder("class", cls),
         )
 
     def module(self, module: types.ModuleType) -> _Entry:
@@ -907,7 +921,7 @@ class _Builder:
         self.children.append(_Child("func", func, f"{self.key}/func"))
         digest, _ = self.values((args, keywords), "arg")
         frozen = _frozen(args) and _frozen(tuple(keywords.values()))
-        rebuild = None if frozen else (lambda: _Builder(self.boundary, self.key).partial(obj))
+        rebuild = None if frozen else self._rebuilder("partial", obj)
         return self.entry("partial", digest, rebuild=rebuild)
 
     def wrapper(self, obj: object) -> _Entry:
@@ -943,9 +957,7 @@ class _Builder:
             else:
                 statement_digest, source = statements
                 digest = _digest(digest, statement_digest)
-        rebuild = (
-            None if _frozen(obj) else (lambda: _Builder(self.boundary, self.key).constant(obj))
-        )
+        rebuild = None if _frozen(obj) else self._rebuilder("constant", obj)
         return self.entry(
             "constant", digest, source=source, rebuild=rebuild, attr_names=frozenset(self.words)
         )
@@ -995,6 +1007,17 @@ class _Builder:
                 _Child(f"depends_on[{i}]", dependency, f"{self.key}/depends_on[{i}]")
             )
         return self.entry("cached", _digest("cached", str(version)))
+
+
+def _function_holds(
+    fn: types.FunctionType, code: types.CodeType, defaults, kwdefaults, attributes: dict
+) -> bool:
+    return (
+        fn.__code__ is code
+        and fn.__defaults__ is defaults
+        and fn.__kwdefaults__ is kwdefaults
+        and _same_items(vars(fn), attributes, skip_dunder=True)
+    )
 
 
 def _cell_contents(cell: types.CellType) -> object:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import marshal
 import re
 import sys
 import types
@@ -83,21 +84,33 @@ def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
 
 def code_digest(code: types.CodeType) -> str:
     h = blake3.blake3()
-    hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
     for co in _nested_code(code):
-        consts = [c for c in co.co_consts if not isinstance(c, types.CodeType)]
+        consts = tuple(c for c in co.co_consts if not isinstance(c, types.CodeType))
         if _has_docstring(co):
-            consts[0] = None
+            consts = (None, *consts[1:])
         elif not co.co_flags & inspect.CO_NEWLOCALS:  # a class body stores __doc__ by name
             docstrings = _class_docstrings(co)
-            consts = [None if c in docstrings else c for c in consts]
-        h.update(co.co_code)
-        shape = (co.co_name, co.co_names, co.co_varnames, co.co_freevars, co.co_cellvars)
-        shape += (co.co_argcount, co.co_posonlyargcount, co.co_kwonlyargcount)
-        h.update(repr((*shape, co.co_flags & ~_CO_HAS_DOCSTRING)).encode())
-        h.update(co.co_exceptiontable)
-        hasher.feed(h, tuple(consts), "co_consts")
+            consts = tuple(None if c in docstrings else c for c in consts)
+        shape = (co.co_code, co.co_exceptiontable, co.co_name, co.co_names, co.co_varnames)
+        shape += (co.co_freevars, co.co_cellvars, co.co_argcount, co.co_posonlyargcount)
+        shape += (co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)
+        # Marshal format 2 writes no back-references, so equal values give equal bytes; only
+        # frozensets (whose order follows the hash seed) go through the order-free hasher.
+        hashed = consts if _ordered(consts) else _order_free_digest(consts)
+        h.update(marshal.dumps((*shape, hashed), 2))
     return h.hexdigest()
+
+
+def _order_free_digest(consts: tuple[object, ...]) -> str:
+    hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
+    return hasher.digest(consts, "co_consts")
+
+
+def _ordered(consts: tuple[object, ...]) -> bool:
+    for const in consts:
+        if type(const) is frozenset or (type(const) is tuple and not _ordered(const)):
+            return False
+    return True
 
 
 def _has_docstring(co: types.CodeType) -> bool:

@@ -793,11 +793,11 @@ class _Builder:
         for chain in facts.chains:
             label = ".".join(chain)
             if chain[0] == IMPORTED_MODULE:  # `import m` in the body, then `m.f`: follow m.f only
-                module, level, attributes = chain[1], int(chain[2]), chain[3:]
+                module, level, path = chain[1], int(chain[2]), chain[3:]
                 used_through_attributes.add((module, level))
                 imported = self._import_module(module, level, fn.__globals__)
-                if imported is not None and attributes:
-                    self.chain(vars(imported), attributes, imported.__name__, label)
+                if imported is not None and path:
+                    self.chain(vars(imported), path, imported.__name__, label)
                 continue
             self.chain(fn.__globals__, chain, module_name, label, chain[0] in facts.mutated)
         for module, level, names in facts.imports:

@@ -91,4 +91,4 @@ class CodeGraph:
 
 
 def graph_digest(nodes: Mapping[str, CodeNode]) -> str:
-    return blake3.blake3(b"".join(nodes[key].line for key in sorted(nodes))).hexdigest()
+    return blake3.blake3(b"".join([nodes[key].line for key in sorted(nodes)])).hexdigest()

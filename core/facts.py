@@ -239,7 +239,7 @@ def _identifiers(consts: tuple[object, ...]) -> Iterator[str]:
     for const in consts:
         if isinstance(const, str):
             yield from _WORD.findall(const) if len(const) < 10_000 else ()
-        elif isinstance(const, tuple | frozenset):
+        elif isinstance(const, (tuple, frozenset)):
             yield from _identifiers(tuple(const))
 
 

@@ -519,9 +519,9 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
         if not boundary.is_user_module(obj.__name__):
             return "external", obj, _external_key(obj), True
         return "module", obj, f"module:{module_label(obj.__name__)}", True
-    if isinstance(obj, functools.partial | functools.partialmethod):
+    if isinstance(obj, _PARTIAL_TYPES):
         return "partial", obj, binding, False
-    if bound_builtin(obj) or isinstance(obj, types.MethodType | property):
+    if bound_builtin(obj) or isinstance(obj, _METHOD_TYPES):
         return "wrapper", obj, binding, False
     if (
         callable(obj)
@@ -541,7 +541,7 @@ def _named(kind: str, obj: object, binding: str) -> _Kind:
 
 def bound_builtin(obj: object) -> bool:
     """``re.compile("x").split``, ``RATES.get``: a builtin method bound to a value."""
-    if not isinstance(obj, types.BuiltinMethodType | types.MethodWrapperType):
+    if not isinstance(obj, _BUILTIN_METHOD_TYPES):
         return False
     owner = getattr(obj, "__self__", None)
     return owner is not None and not isinstance(owner, types.ModuleType)
@@ -558,7 +558,7 @@ def _external_callable(obj: object) -> bool:
 
 def _unwrap(obj: object) -> object:
     """What an object stands for: a staticmethod or a cached property its function."""
-    if isinstance(obj, staticmethod | classmethod):
+    if isinstance(obj, _STATIC_TYPES):
         return obj.__func__
     if isinstance(obj, functools.cached_property):
         return obj.func
@@ -585,19 +585,7 @@ def _external_key(obj: object) -> str:
 
 def is_code(obj: object) -> bool:
     return (
-        isinstance(
-            obj,
-            types.FunctionType
-            | type
-            | types.ModuleType
-            | functools.partial
-            | types.MethodType
-            | types.BuiltinFunctionType
-            | staticmethod
-            | classmethod
-            | property
-            | functools.cached_property,
-        )
+        isinstance(obj, _CODE_TYPES)
         or _unwrap(obj) is not obj
         or callable(getattr(type(obj), "__skipwise_node__", None))
         or (callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING)
@@ -607,15 +595,19 @@ def is_code(obj: object) -> bool:
 
 
 def _is_member_code(value: object) -> bool:
-    return isinstance(
-        value,
-        types.FunctionType
-        | staticmethod
-        | classmethod
-        | property
-        | functools.cached_property
-        | functools.partialmethod,
-    )
+    return isinstance(value, _MEMBER_CODE_TYPES)
+
+
+# Type tuples, built once: a union written inside isinstance() is rebuilt on every call.
+_CODE_TYPES = (types.FunctionType, type, types.ModuleType, functools.partial, types.MethodType)
+_CODE_TYPES += (types.BuiltinFunctionType, staticmethod, classmethod, property)
+_CODE_TYPES += (functools.cached_property,)
+_MEMBER_CODE_TYPES = (types.FunctionType, staticmethod, classmethod, property)
+_MEMBER_CODE_TYPES += (functools.cached_property, functools.partialmethod)
+_PARTIAL_TYPES = (functools.partial, functools.partialmethod)
+_METHOD_TYPES = (types.MethodType, property)
+_BUILTIN_METHOD_TYPES = (types.BuiltinMethodType, types.MethodWrapperType)
+_STATIC_TYPES = (staticmethod, classmethod)
 
 
 def _frozen(value: object, depth: int = 0) -> bool:
@@ -692,9 +684,17 @@ class _Builder:
         self.checks.append(lambda: _safe_getattr(owner, name) is value)
         return value
 
-    def chain(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state=False):
-        """Resolve ``a.b.c`` through modules; the object reached becomes a child. Within a pass
-        the functions of a module resolve the same names alike, so resolutions are shared."""
+    def chain(
+        self,
+        scope: dict,
+        chain: tuple[str, ...],
+        module_name: str,
+        label: str | None = None,
+        state: bool = False,
+    ):
+        """Resolve ``a.b.c`` through modules; the object reached becomes a child, labelled
+        ``label`` (by default the chain). Within a pass the functions of a module resolve the
+        same names alike, so resolutions are shared."""
         if self.resolved is None:
             return self._resolve(scope, chain, module_name, label, state)
         memo_key = (id(scope), chain, module_name, label, state)
@@ -713,7 +713,10 @@ class _Builder:
             self.lookups[lookups:],
         )
 
-    def _resolve(self, scope: dict, chain: tuple[str, ...], module_name: str, label: str, state):
+    def _resolve(
+        self, scope: dict, chain: tuple[str, ...], module_name: str, label: str | None, state
+    ):
+        label = label or ".".join(chain)
         name = chain[0]
         obj = self._lookup(scope, name)
         if obj is _MISSING or name in _MODULE_FACTS:
@@ -791,15 +794,14 @@ class _Builder:
         module_name = fn.__globals__.get("__name__", fn.__module__)
         used_through_attributes: set[tuple[str, int]] = set()
         for chain in facts.chains:
-            label = ".".join(chain)
             if chain[0] == IMPORTED_MODULE:  # `import m` in the body, then `m.f`: follow m.f only
                 module, level, path = chain[1], int(chain[2]), chain[3:]
                 used_through_attributes.add((module, level))
                 imported = self._import_module(module, level, fn.__globals__)
                 if imported is not None and path:
-                    self.chain(vars(imported), path, imported.__name__, label)
+                    self.chain(vars(imported), path, imported.__name__, ".".join(chain))
                 continue
-            self.chain(fn.__globals__, chain, module_name, label, chain[0] in facts.mutated)
+            self.chain(fn.__globals__, chain, module_name, None, chain[0] in facts.mutated)
         for module, level, names in facts.imports:
             if names or (module.partition(".")[0], level) not in used_through_attributes:
                 self._import(module, level, names, fn.__globals__)
@@ -814,7 +816,7 @@ class _Builder:
         extra_digest = ""
         if defaults or kwdefaults or attributes:
             extra_digest, _ = self.values(extra, "default")
-        mutable = not _frozen(
+        mutable = bool(defaults or kwdefaults or attributes) and not _frozen(
             (*(defaults or ()), *(kwdefaults or {}).values(), *attributes.values())
         )
         messages = tuple(
@@ -824,7 +826,7 @@ class _Builder:
         )
         return self.entry(
             "function",
-            _digest(facts.digest, extra_digest),
+            _digest(facts.digest, extra_digest) if extra_digest else facts.digest,
             text=functools.partial(function_source, code, fn.__globals__),
             location=facts.location,
             attr_names=facts.attr_names,

@@ -82,9 +82,9 @@ def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _nested_code(const)
 
 
-def code_digest(code: types.CodeType) -> str:
+def code_digest(code: types.CodeType, nested: tuple[types.CodeType, ...] | None = None) -> str:
     h = blake3.blake3()
-    for co in _nested_code(code):
+    for co in nested or _nested_code(code):
         consts = tuple(c for c in co.co_consts if not isinstance(c, types.CodeType))
         if _has_docstring(co):
             consts = (None, *consts[1:])
@@ -178,9 +178,11 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     imports: list[tuple[str, int, list[str]]] = []
     names: set[str] = set()
     mutated: set[str] = set()
-    for co in _nested_code(code):
+    nested = tuple(_nested_code(code))
+    for co in nested:
         names.update(co.co_names)
-        names.update(_identifiers(co.co_consts))
+        # A docstring is no code: the names it mentions reach nothing.
+        names.update(_identifiers(co.co_consts[1:] if _has_docstring(co) else co.co_consts))
         ops, args = bytecode.columns(co)
         aliases: dict[str, tuple[str, int]] = {}  # local name -> module imported in the body
         end = len(ops)
@@ -216,7 +218,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
             elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
     return FunctionFacts(
-        digest=code_digest(code),
+        digest=code_digest(code, nested),
         location=location_text(module_globals, code.co_firstlineno),
         chains=tuple(chains),
         imports=tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports),

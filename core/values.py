@@ -14,6 +14,7 @@ import decimal
 import enum
 import fractions
 import functools
+import marshal
 import os
 import re
 import sys
@@ -160,6 +161,10 @@ class ValueHasher:
         self._active: set[int] = set()
 
     def digest(self, value: object, path: str = "value") -> str:
+        if self.lineage is None and _plain(value, self.words, 0):
+            # Builtin data all the way down (the common constant or default): marshal's
+            # format 2 has no back-references, so it is a canonical encoding, written in C.
+            return blake3.blake3(b"m" + marshal.dumps(value, 2)).hexdigest()
         h = blake3.blake3()
         self.feed(h, value, path)
         return h.hexdigest()
@@ -321,6 +326,28 @@ def _is_module_namespace(namespace: dict) -> bool:
     name = namespace.get("__name__")
     module = sys.modules.get(name) if isinstance(name, str) else None
     return module is not None and getattr(module, "__dict__", None) is namespace
+
+
+_PLAIN_LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes})
+
+
+def _plain(value: object, words: set[str] | None, depth: int) -> bool:
+    """Whether ``value`` is builtin data only (no subclasses, sets or code); collects words."""
+    t = type(value)
+    if t in _PLAIN_LEAVES:
+        if t is str and words is not None and len(value) < 10_000:  # type: ignore[arg-type]
+            words.update(_WORD.findall(value))  # type: ignore[arg-type]
+        return True
+    if depth > 40:
+        return False
+    if t is tuple or t is list:
+        return all(_plain(item, words, depth + 1) for item in value)  # type: ignore[attr-defined]
+    if t is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if not (_plain(key, words, depth + 1) and _plain(item, words, depth + 1)):
+                return False
+        return True
+    return False
 
 
 def _instance_state(obj: object) -> dict[str, Any]:

@@ -27,6 +27,8 @@ class CodeNode:
     refs: Mapping[str, str]  # label (e.g. "helpers.scale") -> key of the node it resolves to
     source: str = ""  # text shown in diffs
     location: str = ""  # "path/relative/to/package.py:LINE"
+    # Reads the source text on demand (only stored results need it), when ``source`` is empty.
+    text: Callable[[], str] | None = field(default=None, compare=False, repr=False)
     # The node's contribution to a graph digest: key, kind, digest and every reference.
     line: bytes = field(init=False, repr=False, compare=False)
 
@@ -52,12 +54,10 @@ class CodeGraph:
     digest: str
     nodes: Mapping[str, CodeNode]
     warnings: tuple[str, ...] = ()
-    # Source text read on demand (only stored results need it), by node key.
-    texts: Mapping[str, Callable[[], str]] = field(default_factory=dict, compare=False, repr=False)
 
     def source(self, key: str) -> str:
         node = self.nodes[key]
-        return node.source or (self.texts[key]() if key in self.texts else "")
+        return node.source or (node.text() if node.text is not None else "")
 
     def sources(self) -> dict[str, str]:
         """Source text by node digest, kept with stored results so diffs can be shown later."""

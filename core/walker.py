@@ -214,7 +214,6 @@ class _Closure:
     classes: dict[str, _Entry]  # classes reached, whose members count when reachable
     members: dict[str, dict[str, str]]  # class key -> "member:NAME" -> member key, included
     warnings: tuple[str, ...]
-    texts: dict[str, Callable[[], str]]
     entries: tuple[_Entry, ...]  # processed by this closure's own walk
     parts: tuple[_Closure, ...]  # closures merged into this one
     validated: int = -1
@@ -240,9 +239,7 @@ class _Closure:
 
     def graph(self) -> CodeGraph:
         if self._graph is None:
-            self._graph = CodeGraph(
-                self.key, graph_digest(self.nodes), self.nodes, self.warnings, self.texts
-            )
+            self._graph = CodeGraph(self.key, graph_digest(self.nodes), self.nodes, self.warnings)
         return self._graph
 
 
@@ -346,7 +343,6 @@ class _Walk:
         self.classes: dict[str, _Entry] = {}
         self.members: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
-        self.texts: dict[str, Callable[[], str]] = {}
         self.root_key = ""
 
     def run(
@@ -365,7 +361,13 @@ class _Walk:
             node = self.nodes[key]
             if any(node.refs.get(label) != ref for label, ref in refs.items()):
                 self.nodes[key] = CodeNode(
-                    key, node.kind, node.digest, {**node.refs, **refs}, node.source, node.location
+                    key,
+                    node.kind,
+                    node.digest,
+                    {**node.refs, **refs},
+                    node.source,
+                    node.location,
+                    node.text,
                 )
         return _Closure(
             root,
@@ -375,7 +377,6 @@ class _Walk:
             self.classes,
             self.members,
             tuple(sorted(set(self.warnings))),
-            self.texts,
             tuple(dict.fromkeys(self.entries)),
             tuple(self.parts),
         )
@@ -433,7 +434,6 @@ class _Walk:
         for key, refs in part.members.items():
             self.members.setdefault(key, {}).update(refs)
         self.warnings += part.warnings
-        self.texts.update(part.texts)
 
     def drain(self) -> None:
         while self.queue:
@@ -445,13 +445,11 @@ class _Walk:
             if node is None or node.refs != refs:
                 # Closures that resolve this entry's references alike share one node.
                 node = entry.nodes[key] = CodeNode(
-                    key, entry.kind, entry.digest, refs, entry.source, entry.location
+                    key, entry.kind, entry.digest, refs, entry.source, entry.location, entry.text
                 )
             self.nodes[key] = node
             self.attr_names |= entry.attr_names
             self.warnings += entry.warnings
-            if entry.text is not None:
-                self.texts[key] = entry.text
             if entry.members:
                 self.classes[key] = entry
                 self.members.setdefault(key, {})

@@ -94,23 +94,10 @@ def code_digest(code: types.CodeType, nested: tuple[types.CodeType, ...] | None 
         shape = (co.co_code, co.co_exceptiontable, co.co_name, co.co_names, co.co_varnames)
         shape += (co.co_freevars, co.co_cellvars, co.co_argcount, co.co_posonlyargcount)
         shape += (co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)
-        # Marshal format 2 writes no back-references, so equal values give equal bytes; only
-        # frozensets (whose order follows the hash seed) go through the order-free hasher.
-        hashed = consts if _ordered(consts) else _order_free_digest(consts)
-        h.update(marshal.dumps((*shape, hashed), 2))
+        # Marshal format 2 writes no back-references, so equal values give equal bytes.
+        hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
+        h.update(marshal.dumps((*shape, hasher.digest(consts, "co_consts")), 2))
     return h.hexdigest()
-
-
-def _order_free_digest(consts: tuple[object, ...]) -> str:
-    hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
-    return hasher.digest(consts, "co_consts")
-
-
-def _ordered(consts: tuple[object, ...]) -> bool:
-    for const in consts:
-        if type(const) is frozenset or (type(const) is tuple and not _ordered(const)):
-            return False
-    return True
 
 
 def _has_docstring(co: types.CodeType) -> bool:
@@ -156,9 +143,7 @@ _SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_N
 # an outer name.
 _OTHER, _ATTRIBUTE, _IMPORT, _IMPORT_FROM, _LOCAL, _OUTER_LOCAL, _GLOBAL, _MUTATION = range(8)
 _ATTRIBUTE_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
-_ROLES = {
-    "LOAD_ATTR": _ATTRIBUTE,
-    "LOAD_METHOD": _ATTRIBUTE,
+_ROLES = dict.fromkeys(_ATTRIBUTE_OPS, _ATTRIBUTE) | {
     "IMPORT_NAME": _IMPORT,
     "IMPORT_FROM": _IMPORT_FROM,
     "LOAD_FAST": _LOCAL,
@@ -263,7 +248,7 @@ def _note_mutation(
 ) -> None:
     op, argval = ops[i], args[i]
     if op in _OUTER_LOADS and i + 1 < len(ops):
-        if ops[i + 1] in ("LOAD_ATTR", "LOAD_METHOD") and args[i + 1] in _MUTATORS:
+        if ops[i + 1] in _ATTRIBUTE_OPS and args[i + 1] in _MUTATORS:
             out.add(argval)  # type: ignore[arg-type]
     elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
         if ops[i - 2] in _OUTER_LOADS and ops[i - 1] in _SIMPLE_LOADS:

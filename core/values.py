@@ -203,11 +203,7 @@ class ValueHasher:
         if t is list or t is tuple:
             _put(h, b"L" if t is list else b"P", str(len(obj)))
             for i, item in enumerate(obj):
-                simple = _SIMPLE.get(type(item))
-                if simple is not None and (self.words is None or type(item) is not str):
-                    _put(h, *simple(item))  # what feed does, without building the item's path
-                else:
-                    self.feed(h, item, f"{path}[{i}]")
+                self.feed(h, item, f"{path}[{i}]")
             return
         if t is dict and _is_module_namespace(obj):
             # A module's globals (a library object may hold them): the module, by name.

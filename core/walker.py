@@ -31,7 +31,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import blake3
@@ -229,7 +229,7 @@ class _Closure:
             closure = stack.pop()
             if closure.validated == epoch or id(closure) in seen:
                 continue
-            if not all(e.validated == epoch or e.holds(epoch) for e in closure.entries):
+            if not all(entry.holds(epoch) for entry in closure.entries):
                 return False
             seen[id(closure)] = closure
             stack.extend(closure.parts)
@@ -360,15 +360,7 @@ class _Walk:
         for key, refs in ((root_key, extra), *self.members.items()):
             node = self.nodes[key]
             if any(node.refs.get(label) != ref for label, ref in refs.items()):
-                self.nodes[key] = CodeNode(
-                    key,
-                    node.kind,
-                    node.digest,
-                    {**node.refs, **refs},
-                    node.source,
-                    node.location,
-                    node.text,
-                )
+                self.nodes[key] = replace(node, refs={**node.refs, **refs})
         return _Closure(
             root,
             root_key,
@@ -651,12 +643,8 @@ def _digest(*parts: str) -> str:
 def _process(
     boundary: Boundary, key: str, kind: str, obj: Any, resolved: dict | None = None
 ) -> _Entry:
-    return getattr(_Builder(boundary, key, resolved), _BUILDS[kind])(obj)
-
-
-# The _Builder method that processes each kind.
-_BUILDS = {kind: kind for kind in ("function", "module", "partial", "wrapper", "constant")}
-_BUILDS |= {"class": "klass", "state": "state", "marker": "marker", "cached": "cached"}
+    builder = _Builder(boundary, key, resolved)
+    return getattr(builder, "klass" if kind == "class" else kind)(obj)
 
 
 class _Builder:

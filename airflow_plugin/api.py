@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skipwise import config
 from skipwise.airflow import page, tab
 from skipwise.airflow.dagplan import DagPlan, plan_dag, serialized_tasks
 from skipwise.airflow.reference import is_reference
+from skipwise.host import current_store
 
 app = FastAPI(title="skipwise", description="Signatures of Airflow tasks run by skipwise.")
 _CAN_READ_DAG = [Depends(requires_access_dag("GET"))]
@@ -32,7 +32,7 @@ _CAN_READ_DAG = [Depends(requires_access_dag("GET"))]
 def dag_signatures(dag_id: str, session: SessionDep) -> dict[str, Any]:
     """Every task's status for the next run, why, and what its latest run did."""
     dag_plan, run_id, runs = _load(dag_id, session)
-    return tab.dag_view(dag_plan, config.current_store(), run_id, runs)
+    return tab.dag_view(dag_plan, current_store(), run_id, runs)
 
 
 @app.get("/api/dags/{dag_id}/tasks/{task_id}", dependencies=_CAN_READ_DAG)
@@ -40,14 +40,14 @@ def task_signature(dag_id: str, task_id: str, session: SessionDep) -> dict[str, 
     """One task: its status, what changed, and the signature tree of its stored result."""
     dag_plan, _, runs = _load(dag_id, session)
     _require_task(dag_plan, task_id)
-    return tab.task_view(dag_plan, task_id, config.current_store(), runs)
+    return tab.task_view(dag_plan, task_id, current_store(), runs)
 
 
 @app.get("/dags/{dag_id}/view", response_class=HTMLResponse, dependencies=_CAN_READ_DAG)
 def signatures_tab(dag_id: str, session: SessionDep, task: str | None = None) -> str:
     """The Signatures tab (an iframe in the Airflow UI); ``task`` selects a task."""
     dag_plan, run_id, runs = _load(dag_id, session)
-    store = config.current_store()
+    store = current_store()
     selected = None
     if task is not None:
         _require_task(dag_plan, task)
@@ -60,7 +60,7 @@ def _load(dag_id: str, session: Session) -> tuple[DagPlan, str | None, tab.Runs]
     serialized = SerializedDagModel.get(dag_id, session=session)
     if serialized is None:
         raise HTTPException(404, f"no DAG {dag_id!r}")
-    dag_plan = plan_dag(dag_id, serialized_tasks(serialized.data["dag"]), config.current_store())
+    dag_plan = plan_dag(dag_id, serialized_tasks(serialized.data["dag"]), current_store())
     run_id = session.scalar(
         select(DagRun.run_id)
         .where(DagRun.dag_id == dag_id)

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from skipwise import SkipwiseError
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
-from skipwise.codegraph import CodeGraph
-from skipwise.errors import SkipwiseError
-from skipwise.graph import GraphNode, StatusGraph
-from skipwise.plan import Plan, PlanItem, Target, make_plan
-from skipwise.store import Store
+from skipwise.host import (
+    CodeGraph,
+    GraphNode,
+    Plan,
+    PlanItem,
+    Status,
+    StatusGraph,
+    Store,
+    Target,
+    make_plan,
+)
 
 PARTIAL_GRAPH = (
     "code changed (its code graph is larger than [core] max_templated_field_length, so the "
@@ -58,7 +65,7 @@ def plan_dag(dag_id: str, tasks: Iterable[DagTask], store: Store) -> DagPlan:
     result = make_plan(dag_targets(dag_id, tasks), store, dag_id)
     partial = {t.task_id for t in tasks if t.record and t.code is None and not t.record.complete}
     for item in result.items:
-        if item.label in partial and item.status == "rerun-code":
+        if item.label in partial and item.status is Status.RERUN_CODE:
             item.cause, item.changes = PARTIAL_GRAPH, []
     return DagPlan(dag_id, tasks, result)
 
@@ -109,7 +116,7 @@ def live_tasks(dag: Any) -> list[DagTask]:
     for task in dag.tasks:
         upstream = tuple(sorted(task.upstream_task_ids))
         if isinstance(task, SkipwiseOperator):
-            tasks.append(DagTask(task.task_id, upstream, task.skipwise, task.signer().code))
+            tasks.append(DagTask(task.task_id, upstream, task.skipwise, task.step().code))
         else:
             tasks.append(DagTask(task.task_id, upstream, None))
     return tasks

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import XComArg, get_current_context
 
-from skipwise import config, plan
+from skipwise import StoreError
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
 from skipwise.airflow.reference import as_refs, reference
-from skipwise.engine import Cached, producer_context
-from skipwise.errors import StoreError
-from skipwise.tree import PARTITION
-
-
-@dataclass(frozen=True)
-class _Options:
-    """What ``skipwise.cached`` would be given: how to sign and how to store."""
-
-    name: str | None
-    version: str | int | None
-    ignore: tuple[str, ...]
-    depends_on: tuple[object, ...]
-    codec: str | None
-    allow_pickle: bool | None
+from skipwise.host import (
+    PARTITION,
+    Step,
+    StepOptions,
+    current_store,
+    load_refs,
+    register_discoverer,
+)
 
 
 class SkipwiseOperator(PythonOperator):
@@ -77,67 +70,58 @@ class SkipwiseOperator(PythonOperator):
         if self.is_async:
             raise TypeError(f"{self.task_id}: skipwise tasks need a synchronous callable")
         self.partition = partition
-        self.skipwise_options = _Options(
-            name, version, tuple(ignore), tuple(depends_on), codec, allow_pickle
+        # As given: the result name depends on the DAG, known only once the task is in one.
+        self.skipwise_options = StepOptions(
+            name=name,
+            version=version,
+            ignore=(*ignore, *airflow_context.unsigned_parameters(python_callable)),
+            codec=codec,
+            depends_on=tuple(depends_on),
+            allow_pickle=allow_pickle,
         )
         inputs = {
             op.task_id for op, _ in XComArg.iter_xcom_references([self.op_args, self.op_kwargs])
         }
-        self.skipwise = TaskRecord(name, tuple(sorted(inputs)), self.signer().code())
+        self.skipwise = TaskRecord(name, tuple(sorted(inputs)), self.step().code())
 
     @property
     def result_name(self) -> str:
         return result_name(self.dag_id, self.task_id, self.skipwise_options.name)
 
-    def signer(self) -> Cached[..., Any]:
-        """Signs calls exactly as ``skipwise.cached`` does; unsigned context parameters are
-        left out."""
-        options = self.skipwise_options
-        fn = self.python_callable
-        return Cached(
-            fn,
-            name=self.result_name,
-            version=options.version,
-            ignore=[*options.ignore, *airflow_context.unsigned_parameters(fn)],
-            depends_on=options.depends_on,
-        )
+    def step(self) -> Step[Any]:
+        """The callable as a skipwise step: signed exactly as ``skipwise.cached`` signs it,
+        unsigned context parameters left out."""
+        options = dataclasses.replace(self.skipwise_options, name=self.result_name)
+        return Step(self.python_callable, options)
 
     def execute_callable(self) -> dict[str, Any]:
         """Called by ``PythonOperator.execute`` with the final arguments in ``op_args`` and
         ``op_kwargs`` (rendered, plus the context values the callable declares)."""
         context = get_current_context()
         args, kwargs = as_refs(tuple(self.op_args)), as_refs(dict(self.op_kwargs))
-        extra = None if self.partition is None else {PARTITION: str(self.partition)}
-        fn = self.python_callable
-        tree = self.signer().tree_for(args, airflow_context.signed_kwargs(fn, kwargs), extra)
+        facts = None if self.partition is None else {PARTITION: str(self.partition)}
+        store = current_store()
+        step = self.step().replace(store=store)
+        signed = airflow_context.signed_kwargs(self.python_callable, kwargs)
+        decision = step.resolve(step.sign(args, signed, facts))
         call = super().execute_callable
 
-        def run(*loaded_args: Any, **loaded_kwargs: Any) -> Any:  # upstream results loaded
-            self.op_args, self.op_kwargs = loaded_args, loaded_kwargs
+        def body() -> Any:  # a miss: upstream results loaded, then the callable as usual
+            self.op_args, self.op_kwargs = load_refs(args, kwargs)
             return call()
 
-        options = self.skipwise_options
-        store = config.current_store()
-        runner = Cached(
-            run,
-            name=self.result_name,
-            codec=options.codec,
-            allow_pickle=options.allow_pickle,
-            store=store,
-        )
         producer = {"airflow": f"{self.dag_id}/{self.task_id}/{context['run_id']}"}
-        token = producer_context.set(producer)
-        try:
-            outcome = runner.execute(tree, args, kwargs, load=False)
-        finally:
-            producer_context.reset(token)
-        if outcome.manifest.extra.get("stored") is False:
+        outcome = step.complete(decision, body, load=False, producer=producer)
+        if not outcome.stored:
             raise StoreError(
                 f"{self.task_id}: computed, but store {store.url} did not keep the result "
                 f"({outcome.reason}); downstream tasks receive results through the store"
             )
         for event in _outlet_events(self, context):
-            event.extra["skipwise"] = {"status": outcome.status, "signature": outcome.signature}
+            event.extra["skipwise"] = {
+                "status": outcome.status.value,
+                "signature": outcome.signature,
+            }
         return reference(outcome, store)
 
 
@@ -147,5 +131,4 @@ def _outlet_events(task: SkipwiseOperator, context: Mapping[str, Any]) -> list[A
 
 
 # DAG files with skipwise tasks import this module: `skipwise plan` then finds their tasks.
-if dag_targets_in not in plan.discoverers:
-    plan.discoverers.append(dag_targets_in)
+register_discoverer(dag_targets_in)

@@ -7,7 +7,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from skipwise.graph import STATUS_STYLE, StatusGraph, to_svg
+from skipwise.host import Status, StatusGraph, to_svg
 
 _CSS = """
 body { font: 13px Helvetica, Arial, sans-serif; margin: 16px; color: #202124; }
@@ -36,7 +36,9 @@ def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] 
     """``view`` is :func:`tab.dag_view`'s; ``task`` is :func:`tab.task_view`'s, if one is
     selected."""
     dag_id = view["dag_id"]
-    counts = ", ".join(f"{n} {_legend(s)}" for s, n in sorted(view["summary"].items()))
+    counts = ", ".join(
+        f"{n} {Status.of(s).style.legend}" for s, n in sorted(view["summary"].items())
+    )
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>Signatures: {_e(dag_id)}</title><style>{_CSS}</style></head><body>",
@@ -94,16 +96,14 @@ def _task_details(task: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _badge(status: str) -> str:
-    fill, stroke, _ = STATUS_STYLE.get(status, STATUS_STYLE["unmanaged"])
+def _badge(text: str) -> str:
+    """A status read back from the plan's JSON view, in its legend words and colours."""
+    status = Status.of(text)
+    style = status.style
     return (
-        f"<span class='status' data-status='{_e(status)}' style='background:{fill};"
-        f"border-color:{stroke}'>{_e(_legend(status))}</span>"
+        f"<span class='status' data-status='{_e(status)}' style='background:{style.fill};"
+        f"border-color:{style.stroke}'>{_e(style.legend)}</span>"
     )
-
-
-def _legend(status: str) -> str:
-    return STATUS_STYLE.get(status, STATUS_STYLE["unmanaged"])[2]
 
 
 def _e(text: object) -> str:

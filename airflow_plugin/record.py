@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk.configuration import conf
 
-from skipwise.codegraph import CodeGraph
+from skipwise.host import CodeGraph
 
 FIELD = "skipwise"  # the template field holding the record
 

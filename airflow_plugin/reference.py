@@ -15,9 +15,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from skipwise import config
-from skipwise.engine import Outcome, Ref
-from skipwise.store import Store, open_store
+from skipwise import open_store
+from skipwise.host import Outcome, Ref, Store, current_store
 
 FORMAT = 1
 
@@ -29,7 +28,7 @@ def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
         "signature": outcome.signature,
         "store": store.url,
         "codec": outcome.manifest.codec,
-        "status": outcome.status,
+        "status": outcome.status.value,
         "reason": outcome.reason,
     }
 
@@ -55,7 +54,7 @@ def load(reference: Mapping[str, Any], store: Store | None = None) -> Any:
 def store_at(url: str) -> Store:
     """The store a reference names: the configured store when it has that URL (a URL shown to
     users hides passwords), else the store opened from the URL."""
-    current = config.current_store()
+    current = current_store()
     return current if current.url == url else _opened(url)
 
 

@@ -7,10 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from skipwise.airflow.dagplan import DagPlan
-from skipwise.engine import latest_tree
-from skipwise.graph import to_svg, tree_graph
-from skipwise.store import Store
-from skipwise.tree import Change
+from skipwise.host import Change, Status, Store, latest_tree, to_svg, tree_graph
 
 # A task's latest run, from its XCom reference: {"status", "reason", "signature", ...}.
 Runs = Mapping[str, Mapping[str, Any]]
@@ -40,7 +37,7 @@ def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict
     view = _task(dag_plan, task_id, runs)
     item = dag_plan.item(task_id)
     view["changes"] = [_change(c) for c in item.changes]
-    stored = latest_tree(store, item.name) if item.status != "unmanaged" else None
+    stored = latest_tree(store, item.name) if item.status is not Status.UNMANAGED else None
     view["tree"] = view["picture"] = None
     if stored is None:
         return view
@@ -59,7 +56,7 @@ def _task(dag_plan: DagPlan, task_id: str, runs: Runs) -> dict[str, Any]:
     last = runs.get(task_id)
     return {
         "task_id": task_id,
-        "name": item.name if item.status != "unmanaged" else None,
+        "name": item.name if item.status is not Status.UNMANAGED else None,
         "status": item.status,
         "cause": item.cause,
         "upstream": next(t.upstream for t in dag_plan.tasks if t.task_id == task_id),

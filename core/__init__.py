@@ -2,7 +2,8 @@
 
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
 ``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
-``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``.
+``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
+``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -12,9 +13,11 @@ try:
 except PackageNotFoundError:  # running from a checkout that is not installed
     __version__ = "0+unknown"
 
+from skipwise.cached import Cached, cached, signature
 from skipwise.config import configure
-from skipwise.engine import Cached, Outcome, Ref, cached, signature
+from skipwise.engine import Outcome, Ref
 from skipwise.errors import CodecError, InvalidName, SkipwiseError, SkipwiseWarning, StoreError
+from skipwise.status import Status
 from skipwise.store import open_store, register_codec
 from skipwise.values import File, register_hasher
 
@@ -27,6 +30,7 @@ __all__ = [
     "Ref",
     "SkipwiseError",
     "SkipwiseWarning",
+    "Status",
     "StoreError",
     "__version__",
     "cached",

@@ -18,6 +18,7 @@ from rich.table import Table
 from skipwise import config, gc, graph, plan
 from skipwise.engine import latest_tree
 from skipwise.errors import SkipwiseError
+from skipwise.status import Status
 from skipwise.store import Manifest, Store, open_store
 from skipwise.tree import Change, SignatureTree, code_changes
 
@@ -45,13 +46,9 @@ class PlanFormat(StrEnum):
     svg = "svg"
 
 
-_STATUS_TEXT = {
-    "reuse": "[green]reuse[/]",
-    "rerun-code": "[red]rerun[/]",
-    "rerun-upstream": "[yellow]rerun[/]",
-    "new": "[blue]new[/]",
-    "unmanaged": "[dim]not managed[/]",
-}
+def _status_text(status: Status) -> str:
+    """The status's word in its picture colour."""
+    return f"[{status.style.stroke}]{status.style.short}[/]"
 
 
 def _store(url: str | None) -> Store:
@@ -113,7 +110,7 @@ def _render_plan(result: plan.Plan, fmt: PlanFormat) -> str:
     table.add_column("status")
     table.add_column("why")
     for item in result.items:
-        table.add_row(item.label, _STATUS_TEXT.get(item.status, item.status), item.cause)
+        table.add_row(item.label, _status_text(item.status), item.cause)
     console.print(table)
     return ""
 
@@ -130,9 +127,8 @@ def _plan_markdown(result: plan.Plan) -> str:
         "| --- | --- | --- |",
     ]
     for item in result.items:
-        status = {"reuse": "reuse", "new": "**new**", "unmanaged": "not managed"}.get(
-            item.status, "**rerun**"
-        )
+        word = item.status.style.short
+        status = f"**{word}**" if item.status.runs else word
         cause = item.cause.replace("|", "\\|")
         lines.append(f"| `{item.label}` | {status} | {cause} |")
     return "\n".join(lines) + "\n"

@@ -10,25 +10,15 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from skipwise.status import Status
 from skipwise.tree import Change, SignatureTree
-
-# status -> (fill, stroke, legend text)
-STATUS_STYLE: dict[str, tuple[str, str, str]] = {
-    "reuse": ("#e6f4ea", "#1e8e3e", "reused / unchanged"),
-    "rerun-code": ("#fce8e6", "#d93025", "will rerun: code changed"),
-    "rerun-upstream": ("#fef7e0", "#e37400", "will rerun: upstream changed"),
-    "new": ("#e8f0fe", "#1a73e8", "new: never stored"),
-    "changed": ("#fce8e6", "#d93025", "changed"),
-    "unchanged": ("#f1f3f4", "#5f6368", "unchanged"),
-    "unmanaged": ("#ffffff", "#9aa0a6", "not managed by skipwise"),
-}
 
 
 @dataclass(frozen=True)
 class GraphNode:
     id: str
     label: str
-    status: str
+    status: Status
     detail: str = ""
 
 
@@ -64,11 +54,11 @@ def to_dot(graph: StatusGraph, title: str = "skipwise") -> str:
         '  node [shape=box, style="rounded,filled"];',
     ]
     for node in graph.nodes:
-        fill, stroke, _ = STATUS_STYLE.get(node.status, STATUS_STYLE["unmanaged"])
+        style = node.status.style
         label = node.label + (f"\\n{node.detail}" if node.detail else "")
         lines.append(
-            f"  {_quote(node.id)} [label={_quote(label)}, fillcolor={_quote(fill)}, "
-            f"color={_quote(stroke)}];"
+            f"  {_quote(node.id)} [label={_quote(label)}, fillcolor={_quote(style.fill)}, "
+            f"color={_quote(style.stroke)}];"
         )
     lines += [f"  {_quote(a)} -> {_quote(b)};" for a, b in graph.edges]
     lines.append("}")
@@ -82,8 +72,11 @@ def to_mermaid(graph: StatusGraph) -> str:
         text = node.label + (f"<br/>{node.detail}" if node.detail else "")
         lines.append(f'  {ids[node.id]}["{_mermaid_text(text)}"]:::{node.status.replace("-", "_")}')
     lines += [f"  {ids[a]} --> {ids[b]}" for a, b in graph.edges if a in ids and b in ids]
-    for status, (fill, stroke, _) in STATUS_STYLE.items():
-        lines.append(f"  classDef {status.replace('-', '_')} fill:{fill},stroke:{stroke}")
+    for status in dict.fromkeys(node.status for node in graph.nodes):
+        style = status.style
+        lines.append(
+            f"  classDef {status.replace('-', '_')} fill:{style.fill},stroke:{style.stroke}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +124,7 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
             )
     for node in graph.nodes:
         nx, ny, nw = positions[node.id]
-        fill, stroke, legend = STATUS_STYLE.get(node.status, STATUS_STYLE["unmanaged"])
+        fill, stroke, legend = _style(node.status)
         out.append(
             f'<g class="node" data-id="{_esc(node.id)}" data-status="{_esc(node.status)}">'
             f"<title>{_esc(node.id)}: {_esc(legend)}{' - ' + _esc(node.detail) if node.detail else ''}</title>"
@@ -143,7 +136,7 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
         )
     y = height + 10
     for status in legend_statuses:
-        fill, stroke, legend = STATUS_STYLE.get(status, STATUS_STYLE["unmanaged"])
+        fill, stroke, legend = _style(status)
         out.append(
             f'<rect x="{_PAD}" y="{y:.0f}" width="14" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
             f'<text x="{_PAD + 20}" y="{y + 11:.0f}">{_esc(legend)}</text>'
@@ -154,6 +147,11 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
 
 
 _DETAIL_LIMIT = 48
+
+
+def _style(status: Status) -> tuple[str, str, str]:
+    style = status.style
+    return style.fill, style.stroke, style.legend
 
 
 def _clip(text: str) -> str:
@@ -179,9 +177,9 @@ def _mermaid_text(text: str) -> str:
 _CHANGED_CODE = {"own-code", "code"}
 
 
-def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: str) -> StatusGraph:
+def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: Status) -> StatusGraph:
     """One result's signature tree as a picture: the step, its code dependencies, arguments and
-    upstream results. ``status`` colours the step (a ``STATUS_STYLE`` key); ``changes`` (from
+    upstream results. ``status`` colours the step; ``changes`` (from
     ``tree.diff``) colour the parts that differ from the previous result."""
     changed = {c.subject for c in changes if c.kind in _CHANGED_CODE or c.kind == "extra"}
     changed |= {f"arg:{c.subject}" for c in changes if c.kind in ("argument", "upstream")}
@@ -196,10 +194,10 @@ def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: str) -> S
                 status,
             )
         elif node.kind == "external":
-            label, detail, state = key.removeprefix("external:"), "external", "unmanaged"
+            label, detail, state = key.removeprefix("external:"), "external", Status.UNMANAGED
         else:
             label, detail = key.rpartition(":")[2] or key, f"{key.partition(':')[0]} {node.kind}"
-            state = "new" if key in added else "changed" if key in changed else "unchanged"
+            state = Status.NEW if key in added else _state(key, changed)
         graph.nodes.append(GraphNode(key, label, state, detail))
         graph.edges += [(target, key) for target in sorted(set(node.refs.values()))]
     for param, record in sorted(tree.arguments.items()):
@@ -217,5 +215,5 @@ def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: str) -> S
     return graph
 
 
-def _state(node_id: str, changed: set[str]) -> str:
-    return "changed" if node_id in changed else "unchanged"
+def _state(node_id: str, changed: set[str]) -> Status:
+    return Status.CHANGED if node_id in changed else Status.UNCHANGED

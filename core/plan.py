@@ -16,9 +16,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from skipwise.cached import Cached
 from skipwise.codegraph import CodeGraph
-from skipwise.engine import Cached, latest_tree, signing_pass
+from skipwise.engine import latest_tree, signing_pass
 from skipwise.graph import GraphNode, StatusGraph
+from skipwise.status import Reason, Status
 from skipwise.store import Store
 from skipwise.tree import Change, code_changes
 
@@ -37,7 +39,7 @@ class Target:
 class PlanItem:
     name: str
     label: str
-    status: str  # reuse | rerun-code | rerun-upstream | new | unmanaged
+    status: Status  # REUSE, RERUN_CODE, RERUN_UPSTREAM, NEW or UNMANAGED
     cause: str
     upstream: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
@@ -89,20 +91,27 @@ class Plan:
         return graph
 
 
-# Hosts add ways to find targets in a module (the Airflow integration finds DAG tasks).
+# Ways to find targets in a module: cached functions here; hosts add theirs (DAG tasks).
 Discoverer = Callable[[ModuleType], list[Target]]
-discoverers: list[Discoverer] = []
+_discoverers: list[Discoverer] = []
 
 
+def register_discoverer(discoverer: Discoverer) -> Discoverer:
+    """Let ``skipwise plan`` find a host's targets in a module (idempotent; usable as a
+    decorator). A host registers when its module is imported, so a DAG file that imports the
+    host is planned with its tasks."""
+    if discoverer not in _discoverers:
+        _discoverers.append(discoverer)
+    return discoverer
+
+
+@register_discoverer
 def _cached_functions(module: ModuleType) -> list[Target]:
     found: dict[str, Target] = {}
     for value in vars(module).values():
         if isinstance(value, Cached) and value.name not in found:
             found[value.name] = Target(value.name, value.code)
     return list(found.values())
-
-
-discoverers.append(_cached_functions)
 
 
 def load_module(target: str) -> ModuleType:
@@ -129,7 +138,7 @@ def load_module(target: str) -> ModuleType:
 
 def discover(module: ModuleType) -> list[Target]:
     found: dict[str, Target] = {}
-    for discoverer in discoverers:
+    for discoverer in _discoverers:
         for target in discoverer(module):
             found.setdefault(target.name, target)
     return list(found.values())
@@ -153,23 +162,23 @@ def _make_plan(
     for target in targets:
         if progress:
             progress(target.name)
-        item = PlanItem(target.name, target.label or target.name, "reuse", "unchanged")
+        item = PlanItem(target.name, target.label or target.name, Status.REUSE, Reason.UNCHANGED)
         item.upstream = list(target.upstream)
         items[target.name] = item
         if target.code is None:
-            item.status, item.cause = "unmanaged", "not managed by skipwise"
+            item.status, item.cause = Status.UNMANAGED, Reason.UNMANAGED
             continue
         graph = target.code()
         stored = latest_tree(store, target.name)
         item.code_digest = graph.digest
         if stored is None:
-            item.status, item.cause = "new", "new: no stored result under this name"
+            item.status, item.cause = Status.NEW, Reason.NEW
         else:
             item.stored_signature = stored.signature
             upstream_signatures[target.name] = stored.upstream()
             item.changes = code_changes(stored.code, graph)
             if item.changes:
-                item.status, item.cause = "rerun-code", item.changes[0].describe()
+                item.status, item.cause = Status.RERUN_CODE, item.changes[0].describe()
     _add_lineage_edges(items, upstream_signatures, store)
     _propagate(items)
     return Plan(title, store.url, list(items.values()))
@@ -203,12 +212,11 @@ def _propagate(items: dict[str, PlanItem]) -> None:
         for upstream in item.upstream:
             if upstream in items and upstream not in trail:
                 settle(upstream, trail | {name})
-        if item.status == "reuse":
-            changed = [u for u in item.upstream if items.get(u) and items[u].status != "reuse"]
-            changed = [u for u in changed if items[u].status != "unmanaged"]
+        if item.status is Status.REUSE:
+            changed = [u for u in item.upstream if u in items and items[u].status.runs]
             if changed:
-                item.status = "rerun-upstream"
-                item.cause = f"upstream {changed[0]} will rerun"
+                item.status = Status.RERUN_UPSTREAM
+                item.cause = Reason.upstream_reruns(changed[0])
         settled.add(name)
 
     for name in items:

@@ -14,8 +14,7 @@ from skipwise.dagster import lineage
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamSignatures
-from skipwise.engine import producer_context
-from skipwise.store import Store
+from skipwise.host import StepOptions, Store
 
 # Dagster arguments the decorator decides itself.
 _OWNED = ("code_version", "config_schema", "ins", "io_manager_def")
@@ -48,13 +47,13 @@ def asset(
     Other keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``,
     ``partitions_def``, ``group_name``, ``deps`` for ordering only...).
     """
-    options = {
-        "version": version,
-        "ignore": tuple(ignore),
-        "depends_on": tuple(depends_on),
-        "codec": codec,
-        "allow_pickle": allow_pickle,
-    }
+    options = StepOptions(
+        version=version,
+        ignore=tuple(ignore),
+        depends_on=tuple(depends_on),
+        codec=codec,
+        allow_pickle=allow_pickle,
+    )
 
     def define(step_fn: Callable[..., Any]) -> dg.AssetsDefinition:
         kwargs = dict(asset_kwargs)
@@ -95,18 +94,16 @@ def _materialize(
     tree = step.tree(kwargs, partition)
     runner = step.runner(lineage.partition_name(step.name, partition), store)
     producer = {"dagster_run": context.run.run_id, "asset": context.asset_key.to_user_string()}
-    token = producer_context.set(producer)
-    try:
-        # A hit reads nothing but the manifest: Dagster records it by its signature, and the
-        # value is loaded only by a downstream step that runs.
-        outcome = runner.execute(tree, (), kwargs, load=False)
-    finally:
-        producer_context.reset(token)
+    # A hit reads nothing but the manifest: Dagster records it by its signature, and the
+    # value is loaded only by a downstream step that runs.
+    outcome = runner.complete(
+        runner.resolve(tree), lambda: runner.call((), kwargs), load=False, producer=producer
+    )
     context.log.info(f"skipwise: {outcome.status} {tree.signature[:12]}: {outcome.reason}")
     return dg.MaterializeResult(
         data_version=dg.DataVersion(tree.signature),
         metadata=outcome_metadata(outcome, store.url),
-        tags={"skipwise/status": outcome.status},
+        tags={"skipwise/status": outcome.status.value},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from skipwise import config
+from skipwise import open_store
 from skipwise.dagster.lineage import (
     one_partition,
     partition_name,
@@ -17,18 +17,7 @@ from skipwise.dagster.lineage import (
     result_name,
 )
 from skipwise.dagster.report import outcome_metadata
-from skipwise.engine import Cached, Ref
-from skipwise.store import Store, open_store
-
-
-def stored_output(value: Any) -> Any:
-    """How skipwise sees a plain asset's output: this step, applied to the value.
-
-    A plain ``@dg.asset`` body always runs and may read anything (files, resources, the
-    clock), so only its content can sign its output safely: downstream steps then rerun
-    exactly when the data changed. Two outputs with the same content share one entry.
-    """
-    return value
+from skipwise.host import Ref, Step, Store, current_store
 
 
 class SkipwiseIOManager(dg.ConfigurableIOManager):
@@ -51,16 +40,17 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
 
     def open_store(self) -> Store:
         if not self.store:
-            return config.current_store()
+            return current_store()
         return _opened(self.store, json.dumps(self.storage_options, sort_keys=True))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        """A plain ``@dg.asset`` body always runs and may read anything (files, resources, the
+        clock), so only its content can sign its output safely: downstream steps then rerun
+        exactly when the data changed. Two outputs with the same content share one entry."""
         key = _asset_key(context)
         store = self.open_store()
-        step = Cached(
-            stored_output, name=partition_name(result_name(key), _partition(context)), store=store
-        )
-        outcome = step.execute(step.tree(obj), (obj,), {}, load=False)
+        name = partition_name(result_name(key), _partition(context))
+        outcome = Step.for_value(name, store=store).run((obj,), load=False)
         context.add_output_metadata(outcome_metadata(outcome, store.url))
 
     def load_input(self, context: dg.InputContext) -> Any:

@@ -10,9 +10,7 @@ from typing import Any
 import dagster as dg
 
 from skipwise.dagster.lineage import SIGNATURE
-from skipwise.engine import Outcome
-from skipwise.graph import StatusGraph, to_svg, tree_graph
-from skipwise.tree import Change, SignatureTree
+from skipwise.host import Change, Outcome, SignatureTree, Status, StatusGraph, to_svg, tree_graph
 
 STATUS = "skipwise/status"
 REASON = "skipwise/reason"
@@ -23,21 +21,21 @@ GRAPH = "skipwise/graph"
 
 def step_metadata(
     *,
-    status: str,
+    status: Status,
     reason: str,
     tree: SignatureTree,
     store_url: str,
     changes: Sequence[Change] = (),
-    graph_status: str,
+    graph_status: Status,
 ) -> dict[str, dg.MetadataValue]:
-    """``status`` is what users read ("reused", "computed", "will rerun"...); ``graph_status``
-    colours the step in the picture (a ``skipwise.graph.STATUS_STYLE`` key)."""
+    """``status`` is what users read (reused, computed, will rerun...); ``graph_status``
+    colours the step in the picture."""
     picture = svg_data_uri(tree_graph(tree, changes, graph_status), title=tree.name)
     lines = [f"**{tree.name}: {status}**: {reason}", "", f"![signature graph]({picture})"]
     if changes:
         lines += ["", "| what changed |", "|---|", *(f"| {c.describe()} |" for c in changes)]
     return {
-        STATUS: dg.MetadataValue.text(status),
+        STATUS: dg.MetadataValue.text(status.value),
         REASON: dg.MetadataValue.text(reason),
         SIGNATURE: dg.MetadataValue.text(tree.signature),
         STORE: dg.MetadataValue.text(store_url),
@@ -48,17 +46,13 @@ def step_metadata(
 
 def outcome_metadata(outcome: Outcome[Any], store_url: str) -> dict[str, dg.MetadataValue]:
     """Metadata for what a step did, with what changed since the result it replaced."""
-    if outcome.status == "reused":
-        graph_status = "reuse"
-    else:
-        graph_status = "changed" if outcome.changes else "new"
     return step_metadata(
         status=outcome.status,
         reason=outcome.reason,
         tree=outcome.tree,
         store_url=store_url,
         changes=outcome.changes,
-        graph_status=graph_status,
+        graph_status=outcome.picture_status,
     )
 
 

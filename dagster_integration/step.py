@@ -1,20 +1,20 @@
 """One skipwise asset: which parameters are upstream assets, which are run config, and how
-its signature is built: exactly as ``skipwise.cached(fn, name=...)`` builds it, so a result is
-shared with plain Python and Airflow runs of the same function on the same store."""
+its signature is built: by core's :class:`skipwise.host.Step`, exactly as
+``skipwise.cached(fn, name=...)`` builds it, so a result is shared with plain Python and
+Airflow runs of the same function on the same store."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 
-from skipwise.engine import Cached, Ref
-from skipwise.store import Store
-from skipwise.tree import PARTITION, SignatureTree
+from skipwise.host import PARTITION, Ref, SignatureTree, Step, StepOptions, Store
 
 # Defaults of these types become run config; a value from config keeps its type, so the
 # signature is the one a Python call with the same value has.
@@ -34,7 +34,7 @@ class AssetStep:
     upstream: Mapping[str, dg.AssetKey]  # parameter -> upstream asset
     config: Mapping[str, Any]  # parameter -> default, overridable in run config
     takes_context: bool
-    options: Mapping[str, Any] = field(default_factory=dict)  # cached(): version, codec...
+    options: StepOptions = field(default_factory=StepOptions)  # version, codec... (no name)
 
     @classmethod
     def of(
@@ -42,7 +42,7 @@ class AssetStep:
         fn: Callable[..., Any],
         name: str,
         ins: Mapping[str, AssetKeyLike],
-        options: Mapping[str, Any],
+        options: StepOptions,
     ) -> AssetStep:
         """Parameters: ``context`` (first) gets the Dagster context and is not signed; those
         in ``ins`` or without a default are upstream assets (named like the parameter unless
@@ -69,24 +69,18 @@ class AssetStep:
                 upstream[param] = dg.AssetKey(param)
             elif type(spec.default) in _CONFIG_TYPES:
                 config[param] = spec.default
-        return cls(fn, name, upstream, config, takes_context, dict(options))
+        return cls(fn, name, upstream, config, takes_context, options)
 
     @functools.cached_property
-    def signer(self) -> Cached[..., Any]:
-        """Signs calls exactly as ``skipwise.cached(fn, name=..., **options)`` does."""
-        ignore: Iterable[str] = self.options.get("ignore", ())
-        return Cached(
-            self.fn,
-            name=self.name,
-            version=self.options.get("version"),
-            ignore=[*ignore, *([CONTEXT] if self.takes_context else [])],
-            depends_on=self.options.get("depends_on", ()),
-        )
+    def step(self) -> Step[Any]:
+        """The function as a core step, named for the asset; the context is not signed."""
+        ignore = (*self.options.ignore, *([CONTEXT] if self.takes_context else []))
+        return Step(self.fn, dataclasses.replace(self.options, name=self.name, ignore=ignore))
 
     def code_version(self) -> str:
         """Dagster's code version: the code graph digest, which covers every helper."""
-        digest = self.signer.code().digest
-        version = self.signer.version
+        digest = self.step.code().digest
+        version = self.step.version
         return f"{digest}+v{version}" if version else digest
 
     def config_schema(self) -> dict[str, dg.Field]:
@@ -115,15 +109,10 @@ class AssetStep:
 
     def tree(self, kwargs: Mapping[str, Any], partition: str | None) -> SignatureTree:
         """The partition key enters the signature of partitioned assets only."""
-        extra = None if partition is None else {PARTITION: partition}
-        return self.signer.tree_for((), kwargs, extra)
+        facts = None if partition is None else {PARTITION: partition}
+        return self.step.sign((), kwargs, facts)
 
-    def runner(self, name: str, store: Store) -> Cached[..., Any]:
-        """Runs and stores under ``name`` (one per partition); signing stays with ``signer``."""
-        return Cached(
-            self.fn,
-            name=name,
-            codec=self.options.get("codec"),
-            allow_pickle=self.options.get("allow_pickle"),
-            store=store,
-        )
+    def runner(self, name: str, store: Store) -> Step[Any]:
+        """Resolves and stores under ``name`` (one per partition): a partition's reason
+        compares it with that partition's previous result."""
+        return self.step.replace(name=name, store=store)

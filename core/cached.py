@@ -1,0 +1,134 @@
+"""``skipwise.cached``: the user-facing face of :class:`skipwise.step.Step` in plain Python.
+
+It adds what only an in-process caller needs: a call returns the value, and results remember
+the signature they came from, so passing one to another cached function signs it by lineage.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from skipwise.codegraph import CodeGraph
+from skipwise.engine import Outcome, remember
+from skipwise.status import Status
+from skipwise.step import Step, StepOptions
+from skipwise.store import Store
+from skipwise.tree import SignatureTree
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Cached(Generic[P, R]):
+    """A function whose results are stored by signature and reused while it is unchanged."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        version: str | int | None = None,
+        ignore: Iterable[str] = (),
+        codec: str | None = None,
+        depends_on: Iterable[object] = (),
+        allow_pickle: bool | None = None,
+        store: Store | None = None,
+    ):
+        options = StepOptions(
+            name=name,
+            version=version,
+            ignore=tuple(ignore),
+            codec=codec,
+            depends_on=tuple(depends_on),
+            allow_pickle=allow_pickle,
+            store=store,
+        )
+        self.step: Step[R] = Step(fn, options)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @property
+    def fn(self) -> Callable[P, R]:
+        return self.step.fn
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    def __repr__(self) -> str:
+        return f"<skipwise.cached {self.name}>"
+
+    def __skipwise_node__(self) -> tuple[Callable[..., Any], str, tuple[object, ...]]:
+        """What another function's signature covers when it calls this one."""
+        return self.step.fn, self.step.version, self.step.options.depends_on
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.run(*args, **kwargs).value
+
+    def code(self) -> CodeGraph:
+        """The code graph, extended by ``depends_on``."""
+        return self.step.code()
+
+    def tree(self, *args: P.args, **kwargs: P.kwargs) -> SignatureTree:
+        """The signature tree this call would have; nothing runs, nothing is read."""
+        return self.step.sign(args, kwargs)
+
+    def signature(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        return self.tree(*args, **kwargs).signature
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> Outcome[R]:
+        """Call, and say what happened: reused or computed, and why."""
+        return self.execute(self.step.sign(args, kwargs), args, kwargs)
+
+    def execute(
+        self,
+        tree: SignatureTree,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        *,
+        load: bool = True,
+    ) -> Outcome[R]:
+        """Serve ``tree``'s result, or run the function with these arguments (see
+        :meth:`Step.complete` for ``load``)."""
+        step = self.step
+        outcome = step.complete(step.resolve(tree), lambda: step.call(args, kwargs), load=load)
+        if outcome.status is Status.REUSED:
+            if load:
+                remember(outcome.value, outcome.signature)
+        elif not any(outcome.value is v for v in step.bind(args, kwargs).values()):
+            remember(outcome.value, outcome.signature)  # an input keeps its own identity
+        return outcome
+
+
+@overload
+def cached(fn: Callable[P, R], /) -> Cached[P, R]: ...
+@overload
+def cached(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str | int | None = None,
+    ignore: Iterable[str] = (),
+    codec: str | None = None,
+    depends_on: Iterable[object] = (),
+    allow_pickle: bool | None = None,
+    store: Store | None = None,
+) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
+
+
+def cached(fn=None, /, **options):
+    """Store ``fn``'s results by signature and reuse them while code and inputs are unchanged.
+
+    Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``.
+    """
+    if fn is None:
+        return lambda f: Cached(f, **options)
+    return Cached(fn, **options)
+
+
+def signature(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> str:
+    """The signature ``fn(*args, **kwargs)`` would be stored under; nothing runs."""
+    target = fn if isinstance(fn, Cached) else Cached(fn)
+    return target.signature(*args, **kwargs)

@@ -1,0 +1,57 @@
+"""The host API: everything an orchestrator integration needs from core, and nothing more.
+
+The Airflow and Dagster integrations import only ``skipwise`` and this module, so core can
+change its insides without breaking a host, and a new host (Prefect, Flyte...) knows what it
+may use. See docs/architecture.md for how a host adds itself.
+
+Running a step::
+
+    step = Step(fn, StepOptions(name=..., version=...))
+    tree = step.sign(args, kwargs, {PARTITION: key})   # upstream results as Ref(signature)
+    decision = step.resolve(tree)
+    outcome = step.complete(decision, body, load=False, producer={"my-host": run_id})
+    if not outcome.stored: ...                          # the host passes results by reference
+
+Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets in a module;
+``make_plan`` plans a list of :class:`Target`. Pictures: ``tree_graph`` and ``to_svg``.
+"""
+
+from __future__ import annotations
+
+from skipwise.codegraph import CodeGraph
+from skipwise.config import current_store
+from skipwise.engine import Outcome, Ref, latest_tree
+from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
+from skipwise.plan import Plan, PlanItem, Target, make_plan, register_discoverer
+from skipwise.status import Reason, Status, Style
+from skipwise.step import Decision, Step, StepOptions, load_refs
+from skipwise.store import Store
+from skipwise.tree import PARTITION, Change, SignatureTree
+
+__all__ = [
+    "PARTITION",
+    "Change",
+    "CodeGraph",
+    "Decision",
+    "GraphNode",
+    "Outcome",
+    "Plan",
+    "PlanItem",
+    "Reason",
+    "Ref",
+    "SignatureTree",
+    "Status",
+    "StatusGraph",
+    "Step",
+    "StepOptions",
+    "Store",
+    "Style",
+    "Target",
+    "current_store",
+    "latest_tree",
+    "load_refs",
+    "make_plan",
+    "register_discoverer",
+    "to_svg",
+    "tree_graph",
+]

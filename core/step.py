@@ -1,0 +1,367 @@
+"""One step of a pipeline, as every host runs it: sign, resolve, complete.
+
+``skipwise.cached``, the Airflow operator, the Dagster asset and the Dagster IO manager all go
+through :class:`Step`, so a call is signed, looked up, computed and stored the same way
+whichever host runs it::
+
+    step = Step(fn, StepOptions(name="shop.report"))
+    tree = step.sign(args, kwargs, host_facts)     # nothing runs, nothing is read
+    decision = step.resolve(tree)                  # a hit (its manifest) or a miss (why)
+    outcome = step.complete(decision, body)        # body runs on a miss only
+
+Hosts pass who is producing the result (``producer=``) to :meth:`Step.complete`; it is kept in
+the manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from skipwise import config
+from skipwise.boundary import module_label
+from skipwise.codegraph import CodeGraph
+from skipwise.engine import (
+    Outcome,
+    argument_record,
+    code_graph,
+    latest_tree,
+    load_checked,
+    resolve_refs,
+    warn,
+    warn_once,
+)
+from skipwise.errors import StoreError
+from skipwise.status import Reason, Status
+from skipwise.store import CorruptEntry, Manifest, Store, validate_name
+from skipwise.store.base import producer_info, unsaved_manifest
+from skipwise.store.codecs import choose_codec
+from skipwise.tree import ArgumentRecord, Change, SignatureTree, diff, summarize
+
+R = TypeVar("R")
+
+log = logging.getLogger("skipwise")
+
+_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def default_name(fn: Callable[..., Any]) -> str:
+    """``module.qualname`` with characters a result name may not hold replaced."""
+    module = module_label(getattr(fn, "__module__", None) or "main")
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+    return _INVALID_NAME_CHARS.sub("_", f"{module}.{qualname}").strip("._-") or "function"
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """Everything a step is told besides its function: how to sign and how to store.
+
+    ``name`` lists results in the store (default ``module.qualname``); ``version`` is a manual
+    bump; ``ignore`` leaves parameters out of the signature; ``depends_on`` adds what the
+    analysis cannot see (functions, modules, values, ``File``s); ``codec`` and
+    ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one.
+    """
+
+    name: str | None = None
+    version: str | int | None = None
+    ignore: tuple[str, ...] = ()
+    codec: str | None = None
+    depends_on: tuple[object, ...] = ()
+    allow_pickle: bool | None = None
+    store: Store | None = None
+
+    def __post_init__(self) -> None:
+        # Accept any iterable, keep tuples: options are compared and shared between copies.
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        object.__setattr__(self, "depends_on", tuple(self.depends_on))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :meth:`Step.resolve` found: a stored result to serve, or why the body must run."""
+
+    tree: SignatureTree
+    store: Store | None  # None: the store could not be opened (``error`` says why)
+    status: Status  # REUSED: ``manifest`` is the hit; COMPUTED: the body must run
+    reason: str
+    manifest: Manifest | None = None
+    changes: tuple[Change, ...] = ()  # on a miss: what differs from the name's latest result
+    replace: bool = False  # the stored entry is corrupt: the new result replaces it
+    error: StoreError | None = None  # the store is unusable: compute, store nothing
+
+    @property
+    def hit(self) -> bool:
+        return self.manifest is not None
+
+
+class Step(Generic[R]):
+    """A function and its options, immutable: what a host runs under skipwise."""
+
+    __slots__ = ("_params", "fn", "name", "options", "version")
+
+    def __init__(self, fn: Callable[..., R], options: StepOptions | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"skipwise needs a function, got {fn!r}")
+        options = options or StepOptions()
+        self.fn = fn
+        self.options = options
+        self.name = validate_name(options.name if options.name is not None else default_name(fn))
+        self.version = "" if options.version is None else str(options.version)
+        self._params = inspect.signature(fn)
+        unknown = set(options.ignore) - set(self._params.parameters)
+        if unknown:
+            raise ValueError(f"{self.name}: ignore= names no parameter: {sorted(unknown)}")
+
+    def __setattr__(self, key: str, value: object) -> None:
+        if hasattr(self, key):
+            raise AttributeError(f"Step is immutable; use replace({key}=...)")
+        object.__setattr__(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"<skipwise.Step {self.name}>"
+
+    def replace(self, **changes: Any) -> Step[R]:
+        """This step with some options changed (e.g. a per-partition ``name``)."""
+        return Step(self.fn, dataclasses.replace(self.options, **changes))
+
+    @classmethod
+    def for_value(cls, name: str, *, store: Store | None = None) -> Step[Any]:
+        """A step whose only input is a value: it signs the value by content. For results
+        that skipwise did not compute (a plain Dagster asset's output)."""
+        return cls(stored_value, StepOptions(name=name, store=store))
+
+    # --- signing --------------------------------------------------------------------
+
+    def code(self) -> CodeGraph:
+        """The code graph, extended by ``depends_on``."""
+        options = self.options
+        declared = bool(self.version) or bool(options.depends_on)
+        return code_graph(self.fn, warn_dynamic=not declared, depends_on=options.depends_on)
+
+    def sign(
+        self,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        host_facts: Mapping[str, str] | None = None,
+    ) -> SignatureTree:
+        """The signature tree of this call; nothing runs, nothing is read. ``host_facts``
+        add what the host knows about the call (e.g. ``PARTITION``)."""
+        records: dict[str, ArgumentRecord] = {}
+        ignore = self.options.ignore
+        for param, value in self.bind(args, kwargs).items():
+            if param in ignore:
+                continue
+            if self._params.parameters[param].kind is inspect.Parameter.VAR_KEYWORD:
+                value = dict(sorted(value.items()))
+            records[param] = argument_record(value, param, self.name)
+        return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The call's arguments by parameter, defaults applied."""
+        try:
+            bound = self._params.bind(*args, **(kwargs or {}))
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+        bound.apply_defaults()
+        return bound.arguments
+
+    # --- resolving ------------------------------------------------------------------
+
+    def store(self) -> Store:
+        return self.options.store or config.current_store()
+
+    def resolve(self, tree: SignatureTree) -> Decision:
+        """Look ``tree`` up: a hit, or a miss with why (what changed since the latest result
+        under this name). Only the manifest is read."""
+        try:
+            store = self.store()
+            manifest = store.manifest(tree.signature)
+        except CorruptEntry as exc:
+            warn(f"{exc} in store {store.url}; recomputing {self.name}")
+            return self._miss(tree, store, replace=True)
+        except StoreError as exc:
+            return self._unusable(tree, exc)
+        if manifest is None:
+            return self._miss(tree, store)
+        return Decision(tree, store, Status.REUSED, Reason.UNCHANGED, manifest)
+
+    def why(self, tree: SignatureTree, store: Store) -> tuple[str, tuple[Change, ...]]:
+        """Why ``tree`` has no stored result: a one-line reason and the changes since this
+        name's latest result."""
+        previous = latest_tree(store, self.name)
+        if previous is None:
+            return Reason.NEW, ()
+        if previous.signature == tree.signature:
+            return Reason.UNUSABLE, ()
+        changes = tuple(diff(previous, tree))
+        return summarize(list(changes)), changes
+
+    def _miss(self, tree: SignatureTree, store: Store, *, replace: bool = False) -> Decision:
+        try:
+            reason, changes = self.why(tree, store)
+        except StoreError as exc:
+            return self._unusable(tree, exc)
+        return Decision(tree, store, Status.COMPUTED, reason, None, changes, replace)
+
+    def _unusable(self, tree: SignatureTree, error: StoreError) -> Decision:
+        """The store cannot be used: compute and store nothing (or raise, see ``_tolerate``)."""
+        _tolerate(error)
+        return Decision(tree, None, Status.COMPUTED, Reason.store_unusable(error), error=error)
+
+    # --- completing -----------------------------------------------------------------
+
+    def complete(
+        self,
+        decision: Decision,
+        body: Callable[[], R],
+        *,
+        load: bool = True,
+        producer: Mapping[str, str] | None = None,
+    ) -> Outcome[R]:
+        """Serve the hit, or run ``body`` and store its result.
+
+        ``load=False`` is for hosts that pass results by reference: on a hit nothing is read
+        but the manifest, and the outcome's value is None. A hit whose data turns out to be
+        damaged is recomputed and replaced. ``producer`` says who computes (DAG/task/run,
+        asset/run); it is kept in the manifest.
+        """
+        if decision.hit:
+            try:
+                return self._serve(decision, load)
+            except CorruptEntry as exc:
+                assert decision.store is not None  # a hit came from a store
+                warn(f"{exc} in store {decision.store.url}; recomputing {self.name}")
+                decision = self._miss(decision.tree, decision.store, replace=True)
+            except StoreError as exc:
+                decision = self._unusable(decision.tree, exc)
+        return self._compute(decision, body, producer)
+
+    def call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
+        """Run the function with ``Ref`` arguments loaded."""
+        loaded_args, loaded_kwargs = load_refs(args, kwargs)
+        return self.fn(*loaded_args, **loaded_kwargs)
+
+    def run(
+        self,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        host_facts: Mapping[str, str] | None = None,
+        load: bool = True,
+        producer: Mapping[str, str] | None = None,
+    ) -> Outcome[R]:
+        """Sign, resolve and complete a call of the function itself."""
+        kwargs = kwargs or {}
+        decision = self.resolve(self.sign(args, kwargs, host_facts))
+        return self.complete(
+            decision, lambda: self.call(args, kwargs), load=load, producer=producer
+        )
+
+    def _serve(self, decision: Decision, load: bool) -> Outcome[R]:
+        store, manifest, tree = decision.store, decision.manifest, decision.tree
+        assert store is not None and manifest is not None
+        value = load_checked(store, manifest, self._pickle_allowed()) if load else None
+        self._advance_pointer(store, tree.signature)
+        log.info(
+            "reused %s %s (computed %s by %s)",
+            self.name,
+            tree.signature[:12],
+            manifest.created_at,
+            manifest.producer_text(),
+        )
+        return Outcome(value, tree.signature, Status.REUSED, decision.reason, manifest, tree)  # type: ignore[arg-type]
+
+    def _compute(
+        self, decision: Decision, body: Callable[[], R], producer: Mapping[str, str] | None
+    ) -> Outcome[R]:
+        tree, store, reason = decision.tree, decision.store, decision.reason
+        if store is None:
+            return self._unstored(body(), decision, producer)
+        log.info("computing %s %s: %s", self.name, tree.signature[:12], reason)
+        value = body()
+        if store.read_only or config.read_only():
+            warn_once(f"store {store.url} is read-only: computed results are not stored")
+            return self._unstored(value, decision, producer)
+        codec = choose_codec(
+            value, self.options.codec, self._pickle_allowed(), f"result of {self.name}"
+        )
+        try:
+            manifest = store.save(
+                tree.signature,
+                value,
+                codec=codec.name,
+                name=self.name,
+                tree=tree.to_dict(),
+                producer=producer_info(producer),
+                replace=decision.replace,
+            )
+        except StoreError as exc:
+            _tolerate(exc)
+            return self._unstored(value, decision, producer)
+        self._advance_pointer(store, tree.signature)
+        return Outcome(
+            value, tree.signature, Status.COMPUTED, reason, manifest, tree, decision.changes
+        )
+
+    def _unstored(
+        self, value: R, decision: Decision, producer: Mapping[str, str] | None
+    ) -> Outcome[R]:
+        tree = decision.tree
+        record = unsaved_manifest(tree.signature, self.name, "", producer_info(producer))
+        return Outcome(
+            value,
+            tree.signature,
+            Status.COMPUTED,
+            decision.reason,
+            record,
+            tree,
+            decision.changes,
+            stored=False,
+        )
+
+    def _pickle_allowed(self) -> bool:
+        allowed = self.options.allow_pickle
+        return allowed if allowed is not None else config.allow_pickle()
+
+    def _advance_pointer(self, store: Store, signature: str) -> None:
+        memo_key = (store.url, self.name)
+        if _pointer_memo.get(memo_key) == signature or store.read_only or config.read_only():
+            return
+        try:
+            current = store.pointer(self.name)
+            if current is None or current.signature != signature:
+                store.set_pointer(self.name, signature)
+        except StoreError as exc:
+            _tolerate(exc)
+            return
+        _pointer_memo[memo_key] = signature
+
+
+def _tolerate(error: StoreError) -> None:
+    """Raise ``error`` unless ``on_store_error="compute"``: then warn once and go on uncached."""
+    if config.on_store_error() != "compute":
+        raise error
+    warn_once(f"{error}; computing without caching (on_store_error='compute')")
+
+
+# (store url, name) -> the signature this process last pointed the name at: a warm hit does
+# not rewrite the pointer. Bounded by the names a process runs.
+_pointer_memo: dict[tuple[str, str], str] = {}
+
+
+def load_refs(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments with every ``Ref`` loaded (at any depth of lists, tuples and dicts): what
+    a body receives on a miss. Signing saw the ``Ref``s, so upstream data is read only here."""
+    return tuple(map(resolve_refs, args)), {k: resolve_refs(v) for k, v in kwargs.items()}
+
+
+def stored_value(value: Any) -> Any:
+    """The function of :meth:`Step.for_value`: a value signed by its content alone."""
+    return value

@@ -18,7 +18,6 @@ from skipwise.host import (
     PARTITION,
     Step,
     StepOptions,
-    current_store,
     load_refs,
     register_discoverer,
 )
@@ -39,9 +38,11 @@ class SkipwiseOperator(PythonOperator):
     its XCom is a small reference (:mod:`skipwise.airflow.reference`), and outlets get their
     asset events, with ``extra["skipwise"]`` saying reused or computed.
 
-    ``name`` lists results in the store (default ``<dag_id>.<task_id>``); ``version``,
-    ``ignore``, ``depends_on``, ``codec`` and ``allow_pickle`` are ``skipwise.cached``'s.
-    The store is skipwise's configured one (``$SKIPWISE_STORE`` for workers and API server).
+    Takes ``skipwise.cached``'s options (``skipwise.host.StepOptions``): ``name`` lists
+    results in the store (default ``<dag_id>.<task_id>``), ``version``, ``ignore``,
+    ``depends_on``, ``codec``, ``allow_pickle``; the other keyword arguments are
+    ``PythonOperator``'s. The store is skipwise's configured one (``$SKIPWISE_STORE`` for
+    workers and API server).
     """
 
     template_fields = (*PythonOperator.template_fields, PARTITION, FIELD)
@@ -52,6 +53,8 @@ class SkipwiseOperator(PythonOperator):
         self,
         *,
         python_callable: Callable[..., Any],
+        # StepOptions' fields, spelled out: Airflow validates partial()/expand() arguments
+        # against the names in this signature.
         name: str | None = None,
         version: str | int | None = None,
         ignore: Iterable[str] = (),
@@ -61,6 +64,14 @@ class SkipwiseOperator(PythonOperator):
         partition: str | None = None,
         **kwargs: Any,
     ) -> None:
+        options = StepOptions(
+            name=name,
+            version=version,
+            ignore=tuple(ignore),
+            depends_on=tuple(depends_on),
+            codec=codec,
+            allow_pickle=allow_pickle,
+        )
         if kwargs.get("multiple_outputs"):
             raise ValueError(
                 "skipwise tasks push one reference to their stored result: "
@@ -70,19 +81,13 @@ class SkipwiseOperator(PythonOperator):
         if self.is_async:
             raise TypeError(f"{self.task_id}: skipwise tasks need a synchronous callable")
         self.partition = partition
-        # As given: the result name depends on the DAG, known only once the task is in one.
-        self.skipwise_options = StepOptions(
-            name=name,
-            version=version,
-            ignore=(*ignore, *airflow_context.unsigned_parameters(python_callable)),
-            codec=codec,
-            depends_on=tuple(depends_on),
-            allow_pickle=allow_pickle,
-        )
+        # The name as given: the default depends on the DAG, known once the task is in one.
+        unsigned = airflow_context.unsigned_parameters(python_callable)
+        self.skipwise_options = dataclasses.replace(options, ignore=(*options.ignore, *unsigned))
         inputs = {
             op.task_id for op, _ in XComArg.iter_xcom_references([self.op_args, self.op_kwargs])
         }
-        self.skipwise = TaskRecord(name, tuple(sorted(inputs)), self.step().code())
+        self.skipwise = TaskRecord(options.name, tuple(sorted(inputs)), self.step().code())
 
     @property
     def result_name(self) -> str:
@@ -100,8 +105,8 @@ class SkipwiseOperator(PythonOperator):
         context = get_current_context()
         args, kwargs = as_refs(tuple(self.op_args)), as_refs(dict(self.op_kwargs))
         facts = None if self.partition is None else {PARTITION: str(self.partition)}
-        store = current_store()
-        step = self.step().replace(store=store)
+        step = self.step()
+        store = step.store()
         signed = airflow_context.signed_kwargs(self.python_callable, kwargs)
         decision = step.resolve(step.sign(args, signed, facts))
         call = super().execute_callable

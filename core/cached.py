@@ -24,28 +24,9 @@ R = TypeVar("R")
 class Cached(Generic[P, R]):
     """A function whose results are stored by signature and reused while it is unchanged."""
 
-    def __init__(
-        self,
-        fn: Callable[P, R],
-        *,
-        name: str | None = None,
-        version: str | int | None = None,
-        ignore: Iterable[str] = (),
-        codec: str | None = None,
-        depends_on: Iterable[object] = (),
-        allow_pickle: bool | None = None,
-        store: Store | None = None,
-    ):
-        options = StepOptions(
-            name=name,
-            version=version,
-            ignore=tuple(ignore),
-            codec=codec,
-            depends_on=tuple(depends_on),
-            allow_pickle=allow_pickle,
-            store=store,
-        )
-        self.step: Step[R] = Step(fn, options)
+    def __init__(self, fn: Callable[P, R], **options: Any):
+        """``options`` are :class:`~skipwise.step.StepOptions`' fields (see ``cached``)."""
+        self.step: Step[R] = Step(fn, StepOptions.of("skipwise.cached", **options))
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     @property
@@ -121,7 +102,9 @@ def cached(
 def cached(fn=None, /, **options):
     """Store ``fn``'s results by signature and reuse them while code and inputs are unchanged.
 
-    Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``.
+    Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``. The
+    options are :class:`~skipwise.step.StepOptions`' fields: ``name``, ``version``,
+    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``.
     """
     if fn is None:
         return lambda f: Cached(f, **options)

@@ -19,7 +19,7 @@ import dataclasses
 import inspect
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -79,6 +79,23 @@ class StepOptions:
         # Accept any iterable, keep tuples: options are compared and shared between copies.
         object.__setattr__(self, "ignore", tuple(self.ignore))
         object.__setattr__(self, "depends_on", tuple(self.depends_on))
+
+    @classmethod
+    def take(cls, kwargs: dict[str, Any], *, leave: Iterable[str] = ()) -> StepOptions:
+        """The options among a host's keyword arguments, removed from ``kwargs`` so the rest
+        go to the host; names in ``leave`` stay (a Dagster asset's ``name`` is Dagster's)."""
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in set(leave)]
+        return cls(**{name: kwargs.pop(name) for name in names if name in kwargs})
+
+    @classmethod
+    def of(cls, owner: str, **options: Any) -> StepOptions:
+        """Options given by keyword; an unknown one is a TypeError naming ``owner``."""
+        given = dict(options)
+        taken = cls.take(given)
+        if given:
+            known = ", ".join(f.name for f in dataclasses.fields(cls))
+            raise TypeError(f"{owner}: unknown option(s) {sorted(given)}; options are {known}")
+        return taken
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ compute function's parameters at definition time.
 """
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -25,11 +25,6 @@ def asset(
     *,
     ins: Mapping[str, AssetKeyLike] | None = None,
     result_name: str | None = None,
-    version: str | int | None = None,
-    ignore: Iterable[str] = (),
-    depends_on: Iterable[object] = (),
-    codec: str | None = None,
-    allow_pickle: bool | None = None,
     io_manager_key: str = "io_manager",
     **asset_kwargs: Any,
 ) -> Any:
@@ -44,16 +39,18 @@ def asset(
     results are loaded by signature, the body runs and the result is stored. Either way the
     materialization's data version is the signature, with metadata saying what happened.
     ``io_manager_key`` must name a :class:`SkipwiseIOManager`: the store results live in.
-    Other keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``,
-    ``partitions_def``, ``group_name``, ``deps`` for ordering only...).
+    ``skipwise.cached``'s options (``version``, ``ignore``, ``depends_on``, ``codec``,
+    ``allow_pickle``) are taken as they are; ``result_name`` is the name in the store. Other
+    keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``, ``partitions_def``,
+    ``group_name``, ``deps`` for ordering only...).
     """
-    options = StepOptions(
-        version=version,
-        ignore=tuple(ignore),
-        depends_on=tuple(depends_on),
-        codec=codec,
-        allow_pickle=allow_pickle,
-    )
+    asset_kwargs = dict(asset_kwargs)
+    options = StepOptions.take(asset_kwargs, leave=("name",))
+    if options.store is not None:
+        raise dg.DagsterInvalidDefinitionError(
+            "skipwise.dagster.asset keeps results in its IO manager's store: set the store on "
+            "the SkipwiseIOManager, not on the asset"
+        )
 
     def define(step_fn: Callable[..., Any]) -> dg.AssetsDefinition:
         kwargs = dict(asset_kwargs)

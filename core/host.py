@@ -12,8 +12,8 @@ Running a step::
     outcome = step.complete(decision, body, load=False, producer={"my-host": run_id})
     if not outcome.stored: ...                          # the host passes results by reference
 
-Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets in a module;
-``make_plan`` plans a list of :class:`Target`. Pictures: ``tree_graph`` and ``to_svg``.
+Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets in a module
+(``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`. Pictures: ``tree_graph`` and ``to_svg``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from skipwise.codegraph import CodeGraph
 from skipwise.config import current_store
 from skipwise.engine import Outcome, Ref, latest_tree
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
-from skipwise.plan import Plan, PlanItem, Target, make_plan, register_discoverer
+from skipwise.plan import Plan, PlanItem, Target, discover, make_plan, register_discoverer
 from skipwise.status import Reason, Status, Style
 from skipwise.step import Decision, Step, StepOptions, load_refs
 from skipwise.store import Store
@@ -48,6 +48,7 @@ __all__ = [
     "Style",
     "Target",
     "current_store",
+    "discover",
     "latest_tree",
     "load_refs",
     "make_plan",

@@ -9,9 +9,10 @@ from typing import Any
 
 from skipwise.errors import StoreError
 from skipwise.store import signing
-from skipwise.store.base import CorruptEntry, Leftover, Manifest, Pointer, Store, validate_name
+from skipwise.store.base import CorruptEntry, Leftover, Manifest, Pointer, validate_name
 from skipwise.store.codecs import Codec, register_codec
 from skipwise.store.filesystem import FilesystemStore
+from skipwise.store.protocol import Store
 
 __all__ = [
     "Codec",

@@ -1,23 +1,19 @@
-"""What every store keeps: results by signature, each committed by a manifest written last."""
+"""The records every store keeps: manifests (the commit of a result), pointers, leftovers."""
 
 from __future__ import annotations
 
-import functools
 import getpass
-import inspect
 import json
 import os
 import platform
 import re
 import socket
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from skipwise.errors import InvalidName, SkipwiseError, StoreError
-from skipwise.store import signing
+from skipwise.errors import InvalidName, SkipwiseError
 
 MANIFEST_FORMAT = 1
 # A writer still busy after this long is taken to be dead; what it wrote becomes a leftover.
@@ -107,38 +103,6 @@ class Manifest:
         return f"{self.producer.get('user', '?')}@{self.producer.get('host', '?')}"
 
 
-def draft_manifest(
-    signature: str,
-    *,
-    name: str,
-    codec: str,
-    producer: Mapping[str, Any],
-    data: str,
-    tree: str,
-    payload: bytes | None = None,
-    checksum: str = "",
-    size: int = 0,
-) -> Manifest:
-    """The manifest of an entry about to be written, checksummed from ``payload`` or given
-    its ``checksum`` and ``size`` (when the data was streamed)."""
-    from skipwise import hashing
-
-    validate_signature(signature)
-    if payload is not None:
-        checksum, size = hashing.digest_bytes(payload), len(payload)
-    return Manifest(
-        signature=signature,
-        name=validate_name(name),
-        codec=codec,
-        data=data,
-        checksum=checksum,
-        size=size,
-        created_at=utc_now(),
-        producer=dict(producer),
-        tree=tree,
-    )
-
-
 def unsaved_manifest(
     signature: str, name: str, codec: str, producer: Mapping[str, Any]
 ) -> Manifest:
@@ -155,6 +119,15 @@ def unsaved_manifest(
         producer=dict(producer),
         extra={"stored": False},
     )
+
+
+def draft_manifest(
+    signature: str, *, name: str, codec: str, producer: Mapping[str, Any]
+) -> Manifest:
+    """The manifest of an entry about to be written: the backend that writes the data fills in
+    where it put the data and the tree, and the data's checksum and size."""
+    validate_signature(signature)
+    return replace(unsaved_manifest(signature, validate_name(name), codec, producer), extra={})
 
 
 @dataclass(frozen=True)
@@ -191,168 +164,3 @@ class Leftover:
     path: str
     size: int
     modified_at: datetime
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def store_operation(method: _F) -> _F:
-    """Mark a public store method: the store's one-time check runs first, and transport
-    failures (server down, access denied) become a StoreError naming the store, which is
-    what users read and what the ``on_store_error`` policy acts on."""
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def iterate(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                self._ensure_checked()
-                yield from method(self, *args, **kwargs)
-            except Exception as exc:
-                error = self._translated(exc)
-                if error is exc:
-                    raise
-                raise error from exc
-
-        return cast(_F, iterate)
-
-    @functools.wraps(method)
-    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
-        # A plain try (no context manager): this wraps the cache-hit path.
-        try:
-            self._ensure_checked()
-            return method(self, *args, **kwargs)
-        except Exception as exc:
-            error = self._translated(exc)
-            if error is exc:
-                raise
-            raise error from exc
-
-    return cast(_F, call)
-
-
-class Store(ABC):
-    """Results by signature. Implementations: local/S3/memory (fsspec) and SQL.
-
-    ``read_only`` stores serve hits and refuse writes. ``signing_key`` signs and verifies
-    the manifests of pickled results (required for pickles on ``shared`` stores).
-    """
-
-    url: str
-    read_only: bool = False
-    signing_key: bytes | None = None
-    _checked: bool = False
-
-    @property
-    def shared(self) -> bool:
-        """Whether other machines may write here: pickles must then be signed."""
-        return True
-
-    def _check(self) -> None:
-        """Fail early and clearly if the store cannot be used (missing bucket, bad login)."""
-        return None
-
-    def _transport_error(self, exc: Exception) -> str | None:
-        """What went wrong talking to the store, or None if ``exc`` is not about that."""
-        if isinstance(exc, OSError):
-            return f"{type(exc).__name__}: {exc}"
-        return None
-
-    def _ensure_checked(self) -> None:
-        if not self._checked:
-            self._check()
-            self._checked = True
-
-    def _translated(self, exc: Exception) -> Exception:
-        """``exc`` as the error to raise: transport failures become a StoreError."""
-        if isinstance(exc, SkipwiseError):
-            return exc
-        cause = self._transport_error(exc)
-        return exc if cause is None else StoreError(f"store {self.url}: {cause}")
-
-    def _writable(self) -> None:
-        if self.read_only:
-            raise StoreError(f"store {self.url} is read-only")
-
-    def _seal(self, manifest: Manifest) -> Manifest:
-        """The manifest to commit: signed if it holds a pickle (refused unsigned if shared)."""
-        if manifest.codec != "pickle":
-            return manifest
-        if self.signing_key:
-            return signing.seal(manifest, self.signing_key)
-        if self.shared:
-            raise StoreError(
-                f"store {self.url} is shared: pickled results must be signed; set "
-                "SKIPWISE_SIGNING_KEY or configure(signing_key=...)"
-            )
-        return manifest
-
-    def _verify(self, manifest: Manifest) -> None:
-        """Refuse a pickled entry that is unsigned or mis-signed before anything decodes it."""
-        if manifest.codec != "pickle":
-            return
-        if self.signing_key:
-            signing.verify(manifest, self.signing_key, self.url)
-        elif self.shared:
-            raise CorruptEntry(
-                f"pickled entry {manifest.signature} in shared store {self.url} cannot be "
-                "verified: no signing key is configured (SKIPWISE_SIGNING_KEY)"
-            )
-
-    @abstractmethod
-    def exists_many(self, signatures: Iterable[str]) -> set[str]:
-        """The subset of ``signatures`` that have a committed manifest (batched where possible)."""
-
-    def exists(self, signature: str) -> bool:
-        return signature in self.exists_many([signature])
-
-    @abstractmethod
-    def manifest(self, signature: str) -> Manifest | None:
-        """The committed manifest, or None. Raises CorruptEntry if it cannot be read."""
-
-    @abstractmethod
-    def load(self, manifest: Manifest) -> Any:
-        """The verified value; raises CorruptEntry on any mismatch."""
-
-    @abstractmethod
-    def save(
-        self,
-        signature: str,
-        value: Any,
-        *,
-        codec: str,
-        name: str,
-        tree: Mapping[str, Any],
-        producer: Mapping[str, Any],
-        replace: bool = False,
-    ) -> Manifest:
-        """Write data, then the tree, then commit the manifest. If another writer committed
-        first (and not ``replace``), keep theirs and return it."""
-
-    @abstractmethod
-    def tree(self, manifest: Manifest) -> dict[str, Any] | None:
-        """The signature tree stored with a result."""
-
-    @abstractmethod
-    def manifests(self) -> Iterator[Manifest]:
-        """Every committed manifest."""
-
-    @abstractmethod
-    def delete(self, signature: str) -> None:
-        """Remove an entry: the manifest first, so no reader sees a half-deleted entry."""
-
-    @abstractmethod
-    def pointer(self, name: str) -> Pointer | None: ...
-
-    @abstractmethod
-    def set_pointer(self, name: str, signature: str) -> Pointer: ...
-
-    @abstractmethod
-    def pointers(self) -> Iterator[Pointer]: ...
-
-    @abstractmethod
-    def leftovers(self, older_than: timedelta = LEFTOVER_GRACE) -> Iterator[Leftover]:
-        """Uncommitted data of crashed or losing writers, untouched for ``older_than``
-        (younger files may belong to a writer that is still busy)."""
-
-    @abstractmethod
-    def remove_leftover(self, leftover: Leftover) -> None: ...

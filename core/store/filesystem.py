@@ -12,6 +12,10 @@ manifest decides which data is the entry. Locally the manifest is committed with
 which fails if another writer got there first; on object stores a PUT is atomic per object and
 the commit is a conditional PUT (``If-None-Match: *``), so the first writer wins there too.
 
+A pointer is replaced by compare-and-set: locally under a file lock (``names/.lock``), on S3 by a
+PUT conditional on the ETag of the object compared (``If-Match``). Other filesystems (memory,
+GCS, Azure) have no such write here: between the compare and the write, the last writer wins.
+
 On object stores, existence checks for many signatures list the ``objects/<xx>/`` shards that
 hold them, concurrently, instead of asking about each signature.
 """
@@ -20,52 +24,52 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Unpack
 
 import fsspec
+from filelock import FileLock
 from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 from skipwise import hashing
-from skipwise.errors import StoreError
-from skipwise.store.base import (
-    LEFTOVER_GRACE,
-    CorruptEntry,
-    Leftover,
-    Manifest,
-    Pointer,
-    Store,
-    draft_manifest,
-    store_operation,
-    utc_now,
-    validate_name,
-    validate_signature,
-)
-from skipwise.store.codecs import Codec, get_codec, write_value
+from skipwise.errors import SkipwiseError, StoreError
+from skipwise.store.base import Leftover, Manifest, Pointer, validate_name, validate_signature
+from skipwise.store.codecs import Codec, write_value
+from skipwise.store.primitives import Fetched, Raw
+from skipwise.store.protocol import Settings, Store
 
+MANIFEST = "manifest.json"
 # Listing a shard pays off over one request per signature when it answers for this many.
 LIST_PAYOFF = 2
+# A local pointer write waits this long (seconds) for another one before giving up.
+LOCK_TIMEOUT = 60
 # Errors from these libraries mean the object store could not be reached or refused us.
 _TRANSPORT_MODULES = {"botocore", "aiobotocore", "aiohttp", "google", "azure"}
+# S3 error codes of a conditional write that another writer beat.
+_LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict"}
 
 
-class FilesystemStore(Store):
+@dataclasses.dataclass
+class _Write:
+    """One writer's session: its token names its files, which go again unless it commits."""
+
+    token: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:16])
+    files: list[str] = dataclasses.field(default_factory=list)
+
+
+class FilesystemStore(Store[_Write]):
     def __init__(
         self,
         url: str,
         storage_options: Mapping[str, Any] | None = None,
-        *,
-        read_only: bool = False,
-        signing_key: bytes | None = None,
+        **settings: Unpack[Settings],
     ):
-        self.url = url
-        self.read_only = read_only
-        self.signing_key = signing_key
+        super().__init__(url, **settings)
         options = dict(storage_options or {})
         # Listings cached by fsspec would hide other writers' commits: always ask the store.
         options.setdefault("use_listings_cache", False)
@@ -75,6 +79,7 @@ class FilesystemStore(Store):
             raise StoreError(f"cannot open store {url}: {exc}") from exc
         self.root = root.rstrip("/")
         self._local = isinstance(self.fs, LocalFileSystem)
+        self._s3 = "s3" in self.fs.protocol
 
     def __repr__(self) -> str:
         return f"FilesystemStore({self.url!r})"
@@ -105,11 +110,11 @@ class FilesystemStore(Store):
         validate_signature(signature)
         return f"{self.root}/objects/{signature[:2]}/{signature}"
 
+    def _where(self, signature: str, item: str | None = None) -> str:
+        return f"{self._entry(signature)}/{item or MANIFEST}"
+
     def _pointer_path(self, name: str) -> str:
         return f"{self.root}/names/{validate_name(name)}.json"
-
-    def _manifest_path(self, signature: str) -> str:
-        return f"{self._entry(signature)}/manifest.json"
 
     def _read(self, path: str) -> bytes:
         """A whole object; local files skip fsspec's per-call overhead (the cache-hit path)."""
@@ -118,18 +123,30 @@ class FilesystemStore(Store):
                 return handle.read()
         return self.fs.cat_file(path)
 
+    def _read_or_none(self, path: str) -> bytes | None:
+        try:
+            return self._read(path)
+        except FileNotFoundError:
+            return None
+
+    def _cat_many(self, paths: list[str]) -> list[tuple[str, bytes]]:
+        """Read many small files at once (concurrently on object stores); vanished ones are
+        left out."""
+        if not paths:
+            return []
+        return sorted(self.fs.cat(paths, on_error="omit").items())
+
     # --- reading ----------------------------------------------------------------------
 
-    @store_operation
-    def exists_many(self, signatures: Iterable[str]) -> set[str]:
-        wanted = {self._manifest_path(s): s for s in signatures}
+    def _find_committed(self, signatures: set[str]) -> set[str]:
+        wanted = {self._where(s): s for s in signatures}
         if not self.fs.async_impl:  # a local stat each is as cheap as it gets
             return {s for path, s in wanted.items() if self.fs.exists(path)}
-        shards = {s[:2] for s in wanted.values()}
+        shards = {s[:2] for s in signatures}
         if len(wanted) >= LIST_PAYOFF * len(shards):
             prefixes = shards
         else:  # few signatures: one concurrent listing of each entry beats whole shards
-            prefixes = {f"{s[:2]}/{s}" for s in wanted.values()}
+            prefixes = {f"{s[:2]}/{s}" for s in signatures}
         listed = sync(self.fs.loop, self._list, sorted(prefixes))
         return {s for path, s in wanted.items() if path in listed}
 
@@ -140,31 +157,22 @@ class FilesystemStore(Store):
         )
         return {path for listing in listings for path in listing}
 
-    @store_operation
-    def manifest(self, signature: str) -> Manifest | None:
-        path = f"{self._entry(signature)}/manifest.json"
-        try:
-            raw = self._read(path)
-        except FileNotFoundError:
-            return None
-        manifest = Manifest.from_json(raw, path)
-        if manifest.signature != signature:
-            raise CorruptEntry(f"manifest at {path} is for {manifest.signature}")
-        return manifest
+    def _read_manifest(self, signature: str, session: _Write | None = None) -> Raw | None:
+        return self._read_or_none(self._where(signature))
 
-    @store_operation
-    def load(self, manifest: Manifest) -> Any:
-        self._verify(manifest)
-        path = f"{self._entry(manifest.signature)}/{manifest.data}"
-        codec = get_codec(manifest.codec)
+    def _list_manifests(self) -> Iterator[tuple[str, Raw]]:
+        paths = sorted(self.fs.glob(f"{self.root}/objects/*/*/{MANIFEST}"))
+        for path, raw in self._cat_many(paths):
+            yield path.rsplit("/", 2)[-2], raw
+
+    def _read_data(self, manifest: Manifest, codec: Codec) -> Fetched | None:
+        path = self._where(manifest.signature, manifest.data)
         try:
             # Zero-copy codecs decode the very bytes that were checksummed, memory-mapped.
             data = self._map(path) if getattr(codec, "zero_copy", False) else self._read(path)
-        except FileNotFoundError as exc:
-            raise CorruptEntry(f"data of {manifest.signature} is missing at {path}") from exc
-        if len(data) != manifest.size or hashing.digest_bytes(data) != manifest.checksum:
-            raise CorruptEntry(f"data of {manifest.signature} at {path} fails its checksum")
-        return codec.decode(data)
+        except FileNotFoundError:
+            return None
+        return Fetched.of(data, codec)
 
     def _map(self, path: str) -> Any:
         if not self._local:
@@ -174,77 +182,64 @@ class FilesystemStore(Store):
         with pa.memory_map(path) as source:
             return source.read_buffer()
 
-    @store_operation
-    def tree(self, manifest: Manifest) -> dict[str, Any] | None:
-        if not manifest.tree:
-            return None
+    def _read_tree(self, manifest: Manifest) -> Raw | None:
         try:
-            return json.loads(
-                self.fs.cat_file(f"{self._entry(manifest.signature)}/{manifest.tree}")
-            )
-        except (FileNotFoundError, ValueError):
+            return self.fs.cat_file(self._where(manifest.signature, manifest.tree))
+        except FileNotFoundError:
             return None
 
-    @store_operation
-    def manifests(self) -> Iterator[Manifest]:
-        paths = sorted(self.fs.glob(f"{self.root}/objects/*/*/manifest.json"))
-        for path, raw in self._cat_many(paths):
-            try:
-                yield Manifest.from_json(raw, path)
-            except CorruptEntry:
-                continue
+    def _read_pointer(self, name: str, session: _Write | None = None) -> Raw | None:
+        return self._read_or_none(self._pointer_path(name))
 
-    def _cat_many(self, paths: list[str]) -> list[tuple[str, bytes]]:
-        """Read many small files at once (concurrently on object stores); vanished ones are
-        left out."""
-        if not paths:
-            return []
-        return sorted(self.fs.cat(paths, on_error="omit").items())
+    def _list_pointers(self) -> Iterator[tuple[str, Raw]]:
+        folder = f"{self.root}/names/"
+        paths = [p for p in self.fs.find(folder) if p.endswith(".json")]
+        for path, raw in self._cat_many(paths):
+            yield path.removeprefix(folder).removesuffix(".json"), raw
+
+    def _list_leftovers(self) -> Iterator[Leftover]:
+        for entry in sorted(self.fs.glob(f"{self.root}/objects/*/*")):
+            try:
+                files = self.fs.ls(entry, detail=True)
+            except FileNotFoundError:
+                continue
+            names = {f["name"].rsplit("/", 1)[-1]: f for f in files}
+            referenced: set[str] = set()
+            if MANIFEST in names:
+                try:
+                    manifest = self._committed(entry.rsplit("/", 1)[-1])
+                except SkipwiseError:
+                    continue  # unreadable entries are reported by verification, not swept
+                if manifest is None:
+                    continue  # deleted meanwhile
+                referenced = {MANIFEST, manifest.data, manifest.tree}
+            for file_name, info in names.items():
+                if file_name not in referenced:
+                    yield Leftover(
+                        info["name"], int(info.get("size") or 0), _modified(self.fs, info)
+                    )
 
     # --- writing ----------------------------------------------------------------------
 
-    @store_operation
-    def save(
-        self,
-        signature: str,
-        value: Any,
-        *,
-        codec: str,
-        name: str,
-        tree: Mapping[str, Any],
-        producer: Mapping[str, Any],
-        replace: bool = False,
-    ) -> Manifest:
-        self._writable()
-        token = uuid.uuid4().hex[:16]
-        chosen = get_codec(codec)
-        validate_name(name)
-        entry = self._entry(signature)
-        data = f"data-{token}{chosen.suffix}"
+    @contextlib.contextmanager
+    def _writing(self, key: str) -> Iterator[_Write]:
+        session = _Write()
+        try:
+            yield session
+        except BaseException:
+            for path in session.files:
+                with contextlib.suppress(OSError):
+                    self.fs.rm_file(path)
+            raise
+
+    def _put_data(self, session: _Write, draft: Manifest, codec: Codec, value: Any) -> Manifest:
+        entry = self._entry(draft.signature)
+        data = f"data-{session.token}{codec.suffix}"
         self.fs.makedirs(entry, exist_ok=True)
-        checksum, size = self._write_data(f"{entry}/{data}", chosen, value)
-        manifest = self._seal(
-            draft_manifest(
-                signature,
-                name=name,
-                codec=chosen.name,
-                producer=producer,
-                data=data,
-                tree=f"tree-{token}.json",
-                checksum=checksum,
-                size=size,
-            )
-        )
-        self.fs.pipe_file(f"{entry}/{manifest.tree}", json.dumps(tree).encode())
-        if self._commit(entry, token, manifest, replace):
-            return manifest
-        # Another writer committed the same signature first: theirs is the entry.
-        for leftover in (manifest.data, manifest.tree):
-            self.fs.rm_file(f"{entry}/{leftover}")
-        existing = self.manifest(signature)
-        if existing is None:
-            raise StoreError(f"{self.url}: entry {signature} vanished while committing")
-        return existing
+        session.files.append(f"{entry}/{data}")
+        checksum, size = self._write_data(session.files[-1], codec, value)
+        tree = f"tree-{session.token}.json"
+        return dataclasses.replace(draft, data=data, tree=tree, checksum=checksum, size=size)
 
     def _write_data(self, path: str, codec: Codec, value: Any) -> tuple[str, int]:
         """Write the encoded value to its (unique, not yet visible) file; (checksum, size).
@@ -252,21 +247,20 @@ class FilesystemStore(Store):
         Locally the codec writes natively to the path and the file is then checksummed from the
         page cache on all cores; remotely the bytes are checksummed as they stream out.
         """
-        try:
-            if self._local:
-                write_value(codec, value, path)
-                return hashing.file_digest(path), os.path.getsize(path)
-            with self.fs.open(path, "wb") as handle:
-                sink = hashing.HashingWriter(handle)
-                write_value(codec, value, sink)
-            return sink.hexdigest(), sink.size
-        except BaseException:
-            with contextlib.suppress(OSError):
-                self.fs.rm_file(path)
-            raise
+        if self._local:
+            write_value(codec, value, path)
+            return hashing.file_digest(path), os.path.getsize(path)
+        with self.fs.open(path, "wb") as handle:
+            sink = hashing.HashingWriter(handle)
+            write_value(codec, value, sink)
+        return sink.hexdigest(), sink.size
 
-    def _commit(self, entry: str, token: str, manifest: Manifest, replace: bool) -> bool:
-        target = f"{entry}/manifest.json"
+    def _put_tree(self, session: _Write, manifest: Manifest, tree: str) -> None:
+        session.files.append(self._where(manifest.signature, manifest.tree))
+        self.fs.pipe_file(session.files[-1], tree.encode())
+
+    def _commit(self, session: _Write, manifest: Manifest, replace: bool) -> bool:
+        target = self._where(manifest.signature)
         if not self._local:
             try:
                 self.fs.pipe_file(
@@ -275,11 +269,8 @@ class FilesystemStore(Store):
             except FileExistsError:
                 return False
             return True
-        temporary = f"{entry}/.manifest-{token}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(manifest.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
+        temporary = f"{self._entry(manifest.signature)}/.manifest-{session.token}.tmp"
+        _write_file(temporary, manifest.to_json())
         try:
             if replace:
                 os.replace(temporary, target)
@@ -293,87 +284,76 @@ class FilesystemStore(Store):
             if os.path.exists(temporary):
                 os.unlink(temporary)
 
-    @store_operation
-    def delete(self, signature: str) -> None:
-        self._writable()
-        entry = self._entry(signature)
+    def _delete_manifest(self, session: _Write, signature: str) -> bool:
         try:
-            self.fs.rm_file(f"{entry}/manifest.json")
+            self.fs.rm_file(self._where(signature))
         except FileNotFoundError:
-            return
-        self.fs.rm(entry, recursive=True)
+            return False
+        return True
 
-    # --- names ------------------------------------------------------------------------
+    def _delete_data(self, session: _Write, signature: str, manifest: Manifest | None) -> None:
+        self.fs.rm(self._entry(signature), recursive=True)
 
-    @store_operation
-    def pointer(self, name: str) -> Pointer | None:
+    def _swap_pointer(
+        self, session: _Write, name: str, expected: Raw | None, pointer: Pointer
+    ) -> bool:
         path = self._pointer_path(name)
-        try:
-            return Pointer.from_json(self._read(path))
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError):
-            return None  # a torn pointer is rewritten by the next call
-
-    @store_operation
-    def set_pointer(self, name: str, signature: str) -> Pointer:
-        self._writable()
-        validate_signature(signature)
-        path = self._pointer_path(name)
-        current = self.pointer(name)
-        pointer = (
-            current.advanced(signature)
-            if current
-            else Pointer(name=name, signature=signature, updated_at=utc_now())
-        )
-        if self._local:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-            with open(temporary, "wb") as handle:
-                handle.write(pointer.to_json())
-            os.replace(temporary, path)
-        else:
+        if self._s3:
+            return self._swap_on_s3(path, expected, pointer.to_json())
+        if not self._local:  # no compare-and-set here: the last writer wins after the compare
+            if self._read_or_none(path) != expected:
+                return False
             self.fs.pipe_file(path, pointer.to_json())
-        return pointer
+            return True
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with FileLock(f"{self.root}/names/.lock", timeout=LOCK_TIMEOUT):
+            if self._read_or_none(path) != expected:
+                return False
+            temporary = f"{path}.{session.token}.tmp"
+            _write_file(temporary, pointer.to_json())
+            os.replace(temporary, path)
+        return True
 
-    @store_operation
-    def pointers(self) -> Iterator[Pointer]:
-        paths = [p for p in self.fs.find(f"{self.root}/names") if p.endswith(".json")]
-        for _path, raw in self._cat_many(paths):
+    def _swap_on_s3(self, path: str, expected: Raw | None, data: bytes) -> bool:
+        """A PUT that holds only while the object is the one compared (or is still absent)."""
+        try:
             try:
-                yield Pointer.from_json(raw)
-            except (ValueError, KeyError):
-                continue
-
-    # --- leftovers --------------------------------------------------------------------
-
-    @store_operation
-    def leftovers(self, older_than: timedelta = LEFTOVER_GRACE) -> Iterator[Leftover]:
-        cutoff = datetime.now(UTC) - older_than
-        for entry in sorted(self.fs.glob(f"{self.root}/objects/*/*")):
-            try:
-                files = self.fs.ls(entry, detail=True)
+                with self.fs.open(path, "rb") as handle:
+                    current = handle.read()
+                    condition: dict[str, Any] = {"IfMatch": handle.details["ETag"]}
             except FileNotFoundError:
-                continue
-            names = {f["name"].rsplit("/", 1)[-1]: f for f in files}
-            referenced: set[str] = set()
-            if "manifest.json" in names:
-                try:
-                    manifest = Manifest.from_json(self.fs.cat_file(f"{entry}/manifest.json"), entry)
-                except (CorruptEntry, FileNotFoundError):
-                    continue  # unreadable entries are reported by verification, not swept
-                referenced = {"manifest.json", manifest.data, manifest.tree}
-            for file_name, info in names.items():
-                if file_name in referenced:
-                    continue
-                modified = _modified(self.fs, info)
-                if modified <= cutoff:
-                    yield Leftover(info["name"], int(info.get("size") or 0), modified)
+                current, condition = None, {"mode": "create"}
+            if current != expected:
+                return False
+            self.fs.pipe_file(path, data, **condition)
+        except FileExistsError:
+            return False  # created meanwhile
+        except OSError as exc:
+            if _s3_error_code(exc) in _LOST_RACE:
+                return False
+            raise
+        return True
 
-    @store_operation
-    def remove_leftover(self, leftover: Leftover) -> None:
-        self._writable()
+    def _remove_leftover(self, leftover: Leftover) -> None:
         self.fs.rm_file(leftover.path)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """A whole local file, on disk before it is linked or renamed into place."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _s3_error_code(exc: BaseException | None) -> str | None:
+    """The S3 error code behind an error s3fs raised (botocore's error is among its causes)."""
+    while exc is not None:
+        response = getattr(exc, "response", None)
+        if response:
+            return response.get("Error", {}).get("Code")
+        exc = exc.__cause__
+    return None
 
 
 def _modified(fs: fsspec.AbstractFileSystem, info: Mapping[str, Any]) -> datetime:

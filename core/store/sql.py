@@ -12,7 +12,8 @@ SQLite)::
 A result's data and its manifest are written in one transaction, so the manifest-last rule
 becomes all-or-nothing: a writer killed midway leaves nothing visible, not even a table.
 Writers of one signature are serialised (an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on
-SQLite); the second finds the first one's entry and keeps it.
+SQLite); the second finds the first one's entry and keeps it. A pointer is replaced by a
+compare-and-set on its stored JSON (an UPDATE matching the body read), which also moves the views.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -32,22 +33,13 @@ from sqlalchemy import event
 from skipwise import hashing
 from skipwise.errors import StoreError
 from skipwise.store import frames
-from skipwise.store.base import (
-    LEFTOVER_GRACE,
-    CorruptEntry,
-    Leftover,
-    Manifest,
-    Pointer,
-    Store,
-    draft_manifest,
-    store_operation,
-    utc_now,
-    validate_name,
-    validate_signature,
-)
-from skipwise.store.codecs import get_codec
+from skipwise.store.base import CorruptEntry, Leftover, Manifest, Pointer
+from skipwise.store.codecs import Codec
+from skipwise.store.primitives import Fetched, Raw, checksum_of
+from skipwise.store.protocol import Settings, Store
 
 BLOB = "blob"  # Manifest.data of results kept in skipwise_blobs
+TREE = "tree"  # Manifest.tree: the tree column of the entry's skipwise_manifests row
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _CHUNK = 500  # signatures per IN (...) query
 # Session settings that make COPY output (and so checksums) the same for every reader.
@@ -62,14 +54,23 @@ class _NotExact(Exception):
     """The database would not give the frame back bit for bit: store it as a blob."""
 
 
-class SQLStore(Store):
+@dataclasses.dataclass
+class _Write:
+    """A write transaction. The signature tree is a column of the manifest row, so it waits
+    here for the commit."""
+
+    conn: sa.Connection
+    tree: str | None = None
+
+
+class SQLStore(Store[_Write]):
+    transactional = True
+
     def __init__(
         self,
         url: str,
         options: Mapping[str, Any] | None = None,
-        *,
-        read_only: bool = False,
-        signing_key: bytes | None = None,
+        **settings: Unpack[Settings],
     ):
         try:
             parsed = sa.make_url(url)
@@ -77,9 +78,7 @@ class SQLStore(Store):
             raise StoreError(f"cannot open store {url}: {exc}") from None
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        self.url = parsed.render_as_string(hide_password=True)
-        self.read_only = read_only
-        self.signing_key = signing_key
+        super().__init__(parsed.render_as_string(hide_password=True), **settings)
         self.postgres = parsed.get_backend_name() == "postgresql"
         # ?schema=NAME picks the PostgreSQL schema; it is ours, not a connection parameter.
         schema = parsed.query.get("schema", "skipwise" if self.postgres else None)
@@ -178,20 +177,20 @@ class SQLStore(Store):
 
     # --- reading ----------------------------------------------------------------------
 
-    def _committed(self, conn: sa.Connection, signature: str) -> Manifest | None:
-        body = conn.scalar(
-            sa.select(self._manifests.c.body).where(self._manifests.c.signature == signature)
-        )
-        if body is None:
-            return None
-        manifest = Manifest.from_json(body, f"{self.url} manifest {signature}")
-        if manifest.signature != signature:
-            raise CorruptEntry(f"manifest of {signature} in {self.url} is for {manifest.signature}")
-        return manifest
+    def _where(self, signature: str, item: str | None = None) -> str:
+        if item is None:
+            return f"{self.url} manifest {signature}"
+        return f"{self.url} blob {signature}" if item == BLOB else f"{self.url} table {item}"
 
-    @store_operation
-    def exists_many(self, signatures: Iterable[str]) -> set[str]:
-        wanted = sorted({validate_signature(s) for s in signatures})
+    def _scalar(self, query: sa.Select[Any], session: _Write | None = None) -> Any:
+        """One value, read in the write session if there is one."""
+        if session is not None:
+            return session.conn.scalar(query)
+        with self._db().connect() as conn:
+            return conn.scalar(query)
+
+    def _find_committed(self, signatures: set[str]) -> set[str]:
+        wanted = sorted(signatures)
         found: set[str] = set()
         column = self._manifests.c.signature
         with self._db().connect() as conn:
@@ -200,226 +199,203 @@ class SQLStore(Store):
                 found.update(conn.scalars(sa.select(column).where(column.in_(chunk))))
         return found
 
-    @store_operation
-    def manifest(self, signature: str) -> Manifest | None:
-        validate_signature(signature)
+    def _read_manifest(self, signature: str, session: _Write | None = None) -> Raw | None:
+        column = self._manifests.c
+        return self._scalar(sa.select(column.body).where(column.signature == signature), session)
+
+    def _rows(self, query: sa.Select[Any]) -> list[tuple[str, Raw]]:
         with self._db().connect() as conn:
-            return self._committed(conn, signature)
+            return [(key, body) for key, body in conn.execute(query)]
 
-    @store_operation
-    def load(self, manifest: Manifest) -> Any:
-        self._verify(manifest)
+    def _list_manifests(self) -> list[tuple[str, Raw]]:
+        column = self._manifests.c
+        return self._rows(sa.select(column.signature, column.body).order_by(column.signature))
+
+    def _read_data(self, manifest: Manifest, codec: Codec) -> Fetched | None:
+        if manifest.data == BLOB:
+            column = self._blobs.c
+            data = self._scalar(
+                sa.select(column.data).where(column.signature == manifest.signature)
+            )
+            return None if data is None else Fetched.of(bytes(data), codec)
         with self._db().connect() as conn:
-            if manifest.data == BLOB:
-                return self._load_blob(conn, manifest)
-            return self._load_table(conn, manifest)
+            return self._read_table(conn, manifest)
 
-    def _load_blob(self, conn: sa.Connection, manifest: Manifest) -> Any:
-        column = self._blobs.c
-        data = conn.scalar(sa.select(column.data).where(column.signature == manifest.signature))
-        where = f"{self.url} blob {manifest.signature}"
-        if data is None:
-            raise CorruptEntry(f"data of {manifest.signature} is missing at {where}")
-        if len(data) != manifest.size or hashing.digest_bytes(data) != manifest.checksum:
-            raise CorruptEntry(f"data of {manifest.signature} at {where} fails its checksum")
-        return get_codec(manifest.codec).decode(bytes(data))
-
-    def _load_table(self, conn: sa.Connection, manifest: Manifest) -> Any:
+    def _read_table(self, conn: sa.Connection, manifest: Manifest) -> Fetched | None:
         import pyarrow as pa
 
-        where = f"{self.url} table {manifest.data}"
         try:
             schema = frames.schema_from_text(manifest.extra["schema"])
         except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
             raise CorruptEntry(f"manifest of {manifest.signature} has no usable schema") from exc
         if not sa.inspect(conn).has_table(manifest.data, self.schema):
-            raise CorruptEntry(f"data of {manifest.signature} is missing at {where}")
+            return None
         table = frames.sql_table(manifest.data, schema, self.schema, self.postgres)
         try:
             data = frames.read(conn, table, schema)
         except (pa.ArrowException, ValueError) as exc:
+            where = self._where(manifest.signature, manifest.data)
             raise CorruptEntry(f"data of {manifest.signature} at {where} is unreadable") from exc
-        if frames.digest(data) != (manifest.checksum, manifest.size):
-            raise CorruptEntry(f"data of {manifest.signature} at {where} fails its checksum")
-        return frames.to_frame(data, schema)
+        checksum, size = frames.digest(data)
+        return Fetched(checksum, size, lambda: frames.to_frame(data, schema))
 
-    @store_operation
-    def tree(self, manifest: Manifest) -> dict[str, Any] | None:
+    def _read_tree(self, manifest: Manifest) -> Raw | None:
         column = self._manifests.c
-        with self._db().connect() as conn:
-            raw = conn.scalar(sa.select(column.tree).where(column.signature == manifest.signature))
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            return None
+        return self._scalar(sa.select(column.tree).where(column.signature == manifest.signature))
 
-    @store_operation
-    def manifests(self) -> Iterator[Manifest]:
-        column = self._manifests.c
+    def _read_pointer(self, name: str, session: _Write | None = None) -> Raw | None:
+        column = self._names.c
+        return self._scalar(sa.select(column.body).where(column.name == name), session)
+
+    def _list_pointers(self) -> list[tuple[str, Raw]]:
+        column = self._names.c
+        return self._rows(sa.select(column.name, column.body).order_by(column.name))
+
+    def _list_leftovers(self) -> Iterator[Leftover]:
+        """Result tables no manifest refers to. Tables are listed before manifests, so a table
+        committed meanwhile is never listed."""
+        now = datetime.now(UTC)
         with self._db().connect() as conn:
-            rows = conn.execute(sa.select(column.signature, column.body).order_by(column.signature))
-            bodies = rows.all()
-        for signature, body in bodies:
-            try:
-                yield Manifest.from_json(body, f"{self.url} manifest {signature}")
-            except CorruptEntry:
-                continue
+            tables = [
+                t
+                for t in sa.inspect(conn).get_table_names(self.schema)
+                if frames.TABLE_NAME.fullmatch(t)
+            ]
+            used = set(conn.scalars(sa.select(self._manifests.c.body)))
+        referenced = {json.loads(body).get("data") for body in used}
+        for table in sorted(set(tables) - referenced):
+            yield Leftover(table, 0, now)
 
     # --- writing ----------------------------------------------------------------------
 
-    @store_operation
-    def save(
-        self,
-        signature: str,
-        value: Any,
-        *,
-        codec: str,
-        name: str,
-        tree: Mapping[str, Any],
-        producer: Mapping[str, Any],
-        replace: bool = False,
-    ) -> Manifest:
-        self._writable()
-        chosen = get_codec(codec)
-        record = draft_manifest(
-            signature, name=name, codec=chosen.name, producer=producer, data=BLOB, tree="tree"
-        )
-        tree_json = json.dumps(tree)
-        arrow = frames.layout(value) if chosen.name == "pandas" else None
+    @contextlib.contextmanager
+    def _writing(self, key: str) -> Iterator[_Write]:
+        with self._transaction(lock=key) as conn:
+            yield _Write(conn)
+
+    def _put_data(self, session: _Write, draft: Manifest, codec: Codec, value: Any) -> Manifest:
+        # Data is kept by signature, not by writer: an entry being replaced goes first.
+        self._remove(session, draft.signature)
+        arrow = frames.layout(value) if codec.name == "pandas" else None
         if arrow is not None:
             try:
-                return self._save_table(record, arrow, tree_json, replace)
+                with session.conn.begin_nested():
+                    return self._put_table(session.conn, draft, arrow)
             except _NotExact:
-                pass
-        payload = chosen.encode(value)
-        manifest = self._seal(
-            dataclasses.replace(record, checksum=hashing.digest_bytes(payload), size=len(payload))
+                pass  # the savepoint took the table back
+        payload = codec.encode(value)
+        session.conn.execute(
+            sa.insert(self._blobs), {"signature": draft.signature, "data": payload}
         )
-        with self._transaction(lock=signature) as conn:
-            existing = self._committed_or_none(conn, signature)
-            if existing is not None and not replace:
-                return existing
-            self._drop_data(conn, signature, existing)
-            conn.execute(sa.insert(self._blobs), {"signature": signature, "data": payload})
-            self._commit(conn, manifest, tree_json)
-        return manifest
+        checksum, size = checksum_of(payload)
+        return dataclasses.replace(draft, data=BLOB, tree=TREE, checksum=checksum, size=size)
 
-    def _save_table(self, record: Manifest, arrow: Any, tree_json: str, replace: bool) -> Manifest:
+    def _put_table(self, conn: sa.Connection, draft: Manifest, arrow: Any) -> Manifest:
         checksum, size = frames.digest(arrow)
-        name = frames.table_name(record.name, record.signature)
-        manifest = self._seal(
-            dataclasses.replace(
-                record,
-                data=name,
-                checksum=checksum,
-                size=size,
-                extra={"schema": frames.schema_text(arrow.schema)},
-            )
-        )
+        name = frames.table_name(draft.name, draft.signature)
         table = frames.sql_table(name, arrow.schema, self.schema, self.postgres)
-        with self._transaction(lock=record.signature) as conn:
-            existing = self._committed_or_none(conn, record.signature)
-            if existing is not None and not replace:
-                return existing
-            self._drop_data(conn, record.signature, existing)
-            table.drop(conn, checkfirst=True)  # an orphan of an entry deleted by hand
-            table.create(conn)
-            frames.write(conn, table, arrow)
-            if frames.digest(frames.read(conn, table, arrow.schema)) != (checksum, size):
-                raise _NotExact  # rolls the table back
-            self._commit(conn, manifest, tree_json)
-        return manifest
-
-    def _committed_or_none(self, conn: sa.Connection, signature: str) -> Manifest | None:
-        """The committed entry; an unreadable one counts as absent (it is being replaced)."""
-        try:
-            return self._committed(conn, signature)
-        except CorruptEntry:
-            return None
-
-    def _commit(self, conn: sa.Connection, manifest: Manifest, tree_json: str) -> None:
-        conn.execute(
-            sa.insert(self._manifests),
-            {
-                "signature": manifest.signature,
-                "name": manifest.name,
-                "created_at": manifest.created_at,
-                "body": manifest.to_json().decode(),
-                "tree": tree_json,
-            },
+        table.drop(conn, checkfirst=True)  # an orphan of an entry deleted by hand
+        table.create(conn)
+        frames.write(conn, table, arrow)
+        if frames.digest(frames.read(conn, table, arrow.schema)) != (checksum, size):
+            raise _NotExact
+        return dataclasses.replace(
+            draft,
+            data=name,
+            tree=TREE,
+            checksum=checksum,
+            size=size,
+            extra={"schema": frames.schema_text(arrow.schema)},
         )
-        self._refresh_views(conn, manifest.signature)
 
-    def _drop_data(self, conn: sa.Connection, signature: str, manifest: Manifest | None) -> None:
-        """Remove an entry's manifest and data (and views on its table) in ``conn``'s transaction."""
+    def _put_tree(self, session: _Write, manifest: Manifest, tree: str) -> None:
+        session.tree = tree
+
+    def _commit(self, session: _Write, manifest: Manifest, replace: bool) -> bool:
+        # A replaced entry is already gone (see _put_data): inserting is all replacing needs.
+        row = {
+            "signature": manifest.signature,
+            "name": manifest.name,
+            "created_at": manifest.created_at,
+            "body": manifest.to_json().decode(),
+            "tree": session.tree,
+        }
+        if not session.conn.execute(self._insert_new(self._manifests), row).rowcount:
+            return False
+        self._refresh_views(session.conn, manifest)
+        return True
+
+    def _insert_new(self, table: sa.Table) -> Any:
+        """An INSERT that does nothing (and counts no row) where the key is taken."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (postgresql.insert if self.postgres else sqlite.insert)(
+            table
+        ).on_conflict_do_nothing()
+
+    def _delete_manifest(self, session: _Write, signature: str) -> bool:
         column = self._names.c
-        for view in conn.scalars(
+        for view in session.conn.scalars(
             sa.select(column.view).where(column.signature == signature, column.view.is_not(None))
         ):
-            self._drop_view(conn, view)
-        conn.execute(sa.delete(self._manifests).where(self._manifests.c.signature == signature))
-        conn.execute(sa.delete(self._blobs).where(self._blobs.c.signature == signature))
+            self._drop_view(session.conn, view)
+        deleted = session.conn.execute(
+            sa.delete(self._manifests).where(self._manifests.c.signature == signature)
+        )
+        return bool(deleted.rowcount)
+
+    def _delete_data(self, session: _Write, signature: str, manifest: Manifest | None) -> None:
+        session.conn.execute(sa.delete(self._blobs).where(self._blobs.c.signature == signature))
         if manifest is not None and frames.TABLE_NAME.fullmatch(manifest.data):
-            self._drop_table(conn, manifest.data)
+            self._drop_table(session.conn, manifest.data)
 
     def _drop_table(self, conn: sa.Connection, name: str) -> None:
         sa.Table(name, sa.MetaData(schema=self.schema)).drop(conn, checkfirst=True)
 
-    @store_operation
-    def delete(self, signature: str) -> None:
-        self._writable()
-        validate_signature(signature)
-        with self._transaction(lock=signature) as conn:
-            try:
-                manifest = self._committed(conn, signature)
-            except CorruptEntry:
-                manifest = None
-            self._drop_data(conn, signature, manifest)
+    def _remove_leftover(self, leftover: Leftover) -> None:
+        if not frames.TABLE_NAME.fullmatch(leftover.path):
+            raise StoreError(f"store {self.url}: {leftover.path!r} is not a skipwise table")
+        with self._transaction(lock=f"table:{leftover.path}") as conn:
+            in_use = conn.scalar(
+                sa.select(sa.func.count()).where(
+                    self._manifests.c.body.contains(json.dumps(leftover.path))
+                )
+            )
+            if not in_use:
+                self._drop_table(conn, leftover.path)
 
     # --- names and views ----------------------------------------------------------------
 
-    @store_operation
-    def pointer(self, name: str) -> Pointer | None:
-        validate_name(name)
-        with self._db().connect() as conn:
-            return self._pointer(conn, name)
-
-    def _pointer(self, conn: sa.Connection, name: str) -> Pointer | None:
-        body = conn.scalar(sa.select(self._names.c.body).where(self._names.c.name == name))
-        try:
-            return Pointer.from_json(body) if body else None
-        except (ValueError, KeyError):
-            return None  # a damaged pointer is rewritten by the next call
-
-    @store_operation
-    def set_pointer(self, name: str, signature: str) -> Pointer:
-        self._writable()
-        validate_name(name)
-        validate_signature(signature)
-        with self._transaction(lock=f"name:{name}") as conn:
-            current = self._pointer(conn, name)
-            pointer = (
-                current.advanced(signature)
-                if current
-                else Pointer(name=name, signature=signature, updated_at=utc_now())
+    def _swap_pointer(
+        self, session: _Write, name: str, expected: Raw | None, pointer: Pointer
+    ) -> bool:
+        conn, column = session.conn, self._names.c
+        old_view = conn.scalar(sa.select(column.view).where(column.name == name))
+        row = {"signature": pointer.signature, "body": pointer.to_json().decode(), "view": None}
+        if expected is None:
+            statement = self._insert_new(self._names).values(name=name, **row)
+        else:
+            statement = (
+                sa.update(self._names)
+                .where(column.name == name, column.body == expected)
+                .values(**row)
             )
-            old_view = conn.scalar(sa.select(self._names.c.view).where(self._names.c.name == name))
-            if old_view:
-                self._drop_view(conn, old_view)
-            conn.execute(sa.delete(self._names).where(self._names.c.name == name))
-            row = {"name": name, "signature": signature, "body": pointer.to_json().decode()}
-            conn.execute(sa.insert(self._names), {**row, "view": None})
-            self._refresh_views(conn, signature)
-        return pointer
+        if not conn.execute(statement).rowcount:
+            return False
+        if old_view:
+            self._drop_view(conn, old_view)
+        self._refresh_views(conn, self._committed_or_none(pointer.signature, session))
+        return True
 
-    def _refresh_views(self, conn: sa.Connection, signature: str) -> None:
-        """Point the views of every name whose latest result is ``signature`` at its table."""
+    def _refresh_views(self, conn: sa.Connection, manifest: Manifest | None) -> None:
+        """Point the views of every name whose latest result is ``manifest``'s at its table."""
+        if manifest is None or not frames.TABLE_NAME.fullmatch(manifest.data):
+            return
         column = self._names.c
         owners = conn.execute(
-            sa.select(column.name, column.view).where(column.signature == signature)
+            sa.select(column.name, column.view).where(column.signature == manifest.signature)
         ).all()
-        manifest = self._committed_or_none(conn, signature)
-        if not owners or manifest is None or not frames.TABLE_NAME.fullmatch(manifest.data):
+        if not owners:
             return
         inspector = sa.inspect(conn)
         taken = set(inspector.get_table_names(self.schema)) | set(
@@ -446,50 +422,6 @@ class SQLStore(Store):
 
     def _drop_view(self, conn: sa.Connection, view: str) -> None:
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {self._qualified(conn, view)}")
-
-    @store_operation
-    def pointers(self) -> Iterator[Pointer]:
-        column = self._names.c
-        with self._db().connect() as conn:
-            bodies = conn.scalars(sa.select(column.body).order_by(column.name)).all()
-        for body in bodies:
-            try:
-                yield Pointer.from_json(body)
-            except (ValueError, KeyError):
-                continue
-
-    # --- leftovers ----------------------------------------------------------------------
-
-    @store_operation
-    def leftovers(self, older_than: timedelta = LEFTOVER_GRACE) -> Iterator[Leftover]:
-        """Result tables and blobs no manifest refers to. Uncommitted writes are invisible to
-        other sessions, so whatever is listed here is done with: ``older_than`` is not needed.
-        Tables are listed before manifests, so a table committed meanwhile is never listed."""
-        now = datetime.now(UTC)
-        with self._db().connect() as conn:
-            tables = [
-                t
-                for t in sa.inspect(conn).get_table_names(self.schema)
-                if frames.TABLE_NAME.fullmatch(t)
-            ]
-            used = set(conn.scalars(sa.select(self._manifests.c.body)))
-        referenced = {json.loads(body).get("data") for body in used}
-        for table in sorted(set(tables) - referenced):
-            yield Leftover(table, 0, now)
-
-    @store_operation
-    def remove_leftover(self, leftover: Leftover) -> None:
-        self._writable()
-        if not frames.TABLE_NAME.fullmatch(leftover.path):
-            raise StoreError(f"store {self.url}: {leftover.path!r} is not a skipwise table")
-        with self._transaction(lock=f"table:{leftover.path}") as conn:
-            in_use = conn.scalar(
-                sa.select(sa.func.count()).where(
-                    self._manifests.c.body.contains(json.dumps(leftover.path))
-                )
-            )
-            if not in_use:
-                self._drop_table(conn, leftover.path)
 
 
 def _postgres_session(dbapi_connection: Any, _record: Any) -> None:

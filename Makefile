@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint format bench browser
+.PHONY: demo test lint format bench browser graphviz
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,17 +19,26 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/python dags/demo.py
 
-# Browser tests drive Debian's chromium through playwright (never a downloaded browser).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Tests use Debian's packages, never downloaded binaries: $(call apt,COMMAND,PACKAGE) installs
+# PACKAGE unless COMMAND is there.
+define apt
+	@command -v $(1) >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(2) >/dev/null; }
+endef
+
+# Browser tests drive chromium through playwright; the DOT test renders with Graphviz.
+browser:
+	$(call apt,chromium,chromium)
+
+graphviz:
+	$(call apt,dot,graphviz)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(INSTALLED) browser lint
+test: $(INSTALLED) browser graphviz lint
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 format: $(INSTALLED)

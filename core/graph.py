@@ -55,9 +55,9 @@ def to_dot(graph: StatusGraph, title: str = "skipwise") -> str:
     ]
     for node in graph.nodes:
         style = node.status.style
-        label = node.label + (f"\\n{node.detail}" if node.detail else "")
+        label = _quote(node.label, *([node.detail] if node.detail else []))
         lines.append(
-            f"  {_quote(node.id)} [label={_quote(label)}, fillcolor={_quote(style.fill)}, "
+            f"  {_quote(node.id)} [label={label}, fillcolor={_quote(style.fill)}, "
             f"color={_quote(style.stroke)}];"
         )
     lines += [f"  {_quote(a)} -> {_quote(b)};" for a, b in graph.edges]
@@ -166,8 +166,10 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _quote(*lines: str) -> str:
+    """A DOT string of these lines: each escaped, then joined by DOT's own line break."""
+    escaped = (line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+    return '"' + "\\n".join(escaped) + '"'
 
 
 def _mermaid_text(text: str) -> str:

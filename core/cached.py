@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from skipwise import display
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import Outcome, remember
 from skipwise.status import Status
@@ -73,7 +74,8 @@ class Cached(Generic[P, R]):
         """Serve ``tree``'s result, or run the function with these arguments (see
         :meth:`Step.complete` for ``load``)."""
         step = self.step
-        outcome = step.complete(step.resolve(tree), lambda: step.call(args, kwargs), load=load)
+        body = display.with_status(step.name, lambda: step.call(args, kwargs))
+        outcome = step.complete(step.resolve(tree), body, load=load)
         if outcome.status is Status.REUSED:
             if load:
                 remember(outcome.value, outcome.signature)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
+from skipwise import extras
 from skipwise.boundary import Boundary
-from skipwise.errors import SkipwiseError
+from skipwise.errors import SkipwiseError, StoreError
 from skipwise.store import Store, open_store
 
 DEFAULT_STORE = ".skipwise"
+# A folder holding one of these is a project root: the default store is kept there.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 _TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
 class Settings:
-    store: str | Store | None = None  # None: $SKIPWISE_STORE, else ./.skipwise
+    store: str | Store | None = None  # None: $SKIPWISE_STORE, else .skipwise/ at the project root
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     allow_pickle: bool = False
     external: tuple[str, ...] = ()
@@ -99,6 +104,11 @@ def read_only() -> bool:
     return os.environ.get("SKIPWISE_READ_ONLY", "").lower() in _TRUE
 
 
+def quiet() -> bool:
+    """``$SKIPWISE_QUIET``: no line per cached call, no status line (warnings still show)."""
+    return os.environ.get("SKIPWISE_QUIET", "").lower() in _TRUE
+
+
 def on_store_error() -> str:
     """What a cached call does when its store cannot be used: "raise" or "compute"."""
     policy = _settings.on_store_error or os.environ.get("SKIPWISE_ON_STORE_ERROR") or "raise"
@@ -113,7 +123,31 @@ def store_url() -> str:
     configured = _settings.store
     if isinstance(configured, Store):
         return configured.url
-    return configured or os.environ.get("SKIPWISE_STORE") or DEFAULT_STORE
+    return configured or os.environ.get("SKIPWISE_STORE") or default_store()
+
+
+def store_origin() -> str:
+    """Where :func:`store_url` comes from, in words (``skipwise ls`` prints it)."""
+    if _settings.store is not None:
+        return "configured"
+    if os.environ.get("SKIPWISE_STORE"):
+        return "from $SKIPWISE_STORE"
+    return f"the default: {DEFAULT_STORE}/ at the project root"
+
+
+def default_store() -> str:
+    """``.skipwise/`` at the project root, so that every folder of a project shares it."""
+    return str(project_root(Path.cwd()) / DEFAULT_STORE)
+
+
+@functools.lru_cache(maxsize=16)
+def project_root(folder: Path) -> Path:
+    """The nearest folder at or above ``folder`` holding ``pyproject.toml``, ``setup.cfg`` or
+    ``.git``; ``folder`` itself if there is none."""
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return folder
 
 
 def current_store() -> Store:
@@ -127,12 +161,15 @@ def current_store() -> Store:
     opened_for = (url, read_only(), key)
     with _lock:
         if _store is None or _store[0] != opened_for:
-            store = open_store(
-                url,
-                _settings.storage_options,
-                read_only=read_only(),
-                signing_key=key,
-            )
+            try:
+                store = open_store(
+                    url, _settings.storage_options, read_only=read_only(), signing_key=key
+                )
+            except (ImportError, StoreError) as exc:
+                hint = extras.hint(exc)
+                if hint is None:
+                    raise
+                raise StoreError(f"cannot open store {url}: {hint}") from exc
             _store = (opened_for, store)
         return _store[1]
 

@@ -252,18 +252,20 @@ class SQLStore(Store[_Write]):
         return self._rows(sa.select(column.name, column.body).order_by(column.name))
 
     def _list_leftovers(self) -> Iterator[Leftover]:
-        """Result tables no manifest refers to. Tables are listed before manifests, so a table
-        committed meanwhile is never listed."""
+        """Result tables no manifest refers to. An entry whose manifest cannot be read keeps
+        its tables (their names end with its signature's first 16 digits). Tables are listed
+        before manifests, so a table committed meanwhile is never listed."""
         now = datetime.now(UTC)
         with self._db().connect() as conn:
-            tables = [
-                t
-                for t in sa.inspect(conn).get_table_names(self.schema)
-                if frames.TABLE_NAME.fullmatch(t)
-            ]
-            used = set(conn.scalars(sa.select(self._manifests.c.body)))
-        referenced = {json.loads(body).get("data") for body in used}
-        for table in sorted(set(tables) - referenced):
+            names = sa.inspect(conn).get_table_names(self.schema)
+        tables = {t for t in names if frames.TABLE_NAME.fullmatch(t)}
+        referenced: set[str] = set()
+        for signature, body in self._list_manifests():
+            try:
+                referenced.add(self._parsed(signature, body).data)
+            except CorruptEntry:
+                referenced.update(t for t in tables if t.endswith(signature[:16]))
+        for table in sorted(tables - referenced):
             yield Leftover(table, 0, now)
 
     # --- writing ----------------------------------------------------------------------

@@ -285,14 +285,18 @@ class FilesystemStore(Store[_Write]):
                 os.unlink(temporary)
 
     def _delete_manifest(self, session: _Write, signature: str) -> bool:
+        path = self._where(signature)
         try:
-            self.fs.rm_file(self._where(signature))
+            if not self._local:
+                self.fs.info(path)  # object stores delete what is not there without a word
+            self.fs.rm_file(path)
         except FileNotFoundError:
             return False
         return True
 
     def _delete_data(self, session: _Write, signature: str, manifest: Manifest | None) -> None:
-        self.fs.rm(self._entry(signature), recursive=True)
+        with contextlib.suppress(FileNotFoundError):  # another deleter got there first
+            self.fs.rm(self._entry(signature), recursive=True)
 
     def _swap_pointer(
         self, session: _Write, name: str, expected: Raw | None, pointer: Pointer

@@ -269,7 +269,9 @@ class Store(Backend[W]):
         signs = self._signs(chosen.name)
         try:
             with self._writing(signature) as session:
-                existing = None if replace else self._committed_or_none(signature, session)
+                # First writer wins: a committed entry stays (a damaged one raises CorruptEntry:
+                # taking its place needs ``replace``).
+                existing = None if replace else self._committed(signature, session)
                 if existing is not None:
                     return existing
                 manifest = self._put_data(session, draft, chosen, value)

@@ -183,10 +183,7 @@ class FilesystemStore(Store[_Write]):
             return source.read_buffer()
 
     def _read_tree(self, manifest: Manifest) -> Raw | None:
-        try:
-            return self.fs.cat_file(self._where(manifest.signature, manifest.tree))
-        except FileNotFoundError:
-            return None
+        return self._read_or_none(self._where(manifest.signature, manifest.tree))
 
     def _read_pointer(self, name: str, session: _Write | None = None) -> Raw | None:
         return self._read_or_none(self._pointer_path(name))

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from skipwise import display
+from skipwise import display, recording
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import Outcome, remember
 from skipwise.status import Status
@@ -60,8 +60,13 @@ class Cached(Generic[P, R]):
         return self.tree(*args, **kwargs).signature
 
     def run(self, *args: P.args, **kwargs: P.kwargs) -> Outcome[R]:
-        """Call, and say what happened: reused or computed, and why."""
-        return self.execute(self.step.sign(args, kwargs), args, kwargs)
+        """Call, and say what happened: reused or computed, and why. While ``skipwise plan``
+        imports a module, the call is recorded instead of run (:mod:`skipwise.recording`)."""
+        tree = self.step.sign(args, kwargs)
+        planned = recording.record(self.step, tree)
+        if planned is not None:
+            return planned
+        return self.execute(tree, args, kwargs)
 
     def execute(
         self,

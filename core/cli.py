@@ -1,9 +1,15 @@
-"""The ``skipwise`` command: plan, explain, ls, show, gc."""
+"""The ``skipwise`` command: plan, explain, ls, show, gc.
+
+A user's mistake (a missing file, a syntax error in the target, an unknown name, a bad store
+URL, a missing extra) is one line on stderr and exit code 2; ``skipwise --debug ...`` shows
+the traceback instead. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -11,16 +17,18 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
-from skipwise import config, gc, graph, plan
+import skipwise
+from skipwise import config, extras, gc, graph, importing, plan, selection
 from skipwise.engine import latest_tree
 from skipwise.errors import SkipwiseError
 from skipwise.status import Status
-from skipwise.store import Manifest, Store, open_store
-from skipwise.tree import Change, SignatureTree, code_changes
+from skipwise.store import Manifest, Store
+from skipwise.tree import Change, SignatureTree
 
 app = typer.Typer(
     help="Skip pipeline work whose code and inputs have not changed.",
@@ -31,14 +39,50 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
+
+@dataclass
+class _Options:
+    debug: bool = False  # --debug: tracebacks instead of one line
+
+
+_options = _Options()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.out(f"skipwise {skipwise.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an error, show the traceback.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Skip pipeline work whose code and inputs have not changed."""
+    _options.debug = debug
+
+
 StoreOption = Annotated[
     str | None,
-    typer.Option("--store", "-s", help="Store URL (default: $SKIPWISE_STORE, else ./.skipwise)."),
+    typer.Option(
+        "--store",
+        "-s",
+        help="Store URL (default: $SKIPWISE_STORE, else .skipwise/ at the project root).",
+    ),
 ]
 
 
 class PlanFormat(StrEnum):
-    text = "text"
+    table = "table"  # the terminal table
+    text = "text"  # the table's former name
     json = "json"
     markdown = "markdown"
     dot = "dot"
@@ -51,8 +95,18 @@ def _status_text(status: Status) -> str:
     return f"[{status.style.stroke}]{status.style.short}[/]"
 
 
-def _store(url: str | None) -> Store:
-    return open_store(url) if url else config.current_store()
+def _store(url: str | None, *, read_only: bool = False) -> Store:
+    """The store given by ``--store``, else the configured one; made the configured one, so
+    that cached calls recorded by plan look results up there too."""
+    if url:
+        config.configure(store=url)
+    if read_only:
+        config.configure(read_only=True)
+    return config.current_store()
+
+
+def _store_origin(url: str | None) -> str:
+    return "from --store" if url else config.store_origin()
 
 
 def _progress() -> Progress:
@@ -70,13 +124,23 @@ def _progress() -> Progress:
 def plan_command(
     target: Annotated[str, typer.Argument(help="A module name or a .py file (e.g. a DAG file).")],
     store: StoreOption = None,
-    format: Annotated[PlanFormat, typer.Option("--format", "-f")] = PlanFormat.text,
+    format: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="table (alias: text), json, ...")
+    ] = PlanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select", help="Names, labels or globs; +NAME adds upstream, NAME+ downstream."
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if anything will rerun (for CI).")
+    ] = False,
 ) -> None:
     """Show which tasks will rerun and why, without running any of them."""
-    the_store = _store(store)
-    module = plan.load_module(target)
-    targets = plan.discover(module)
+    the_store = _store(store, read_only=True)
+    targets = importing.targets_of(target)
     if not targets:
         raise SkipwiseError(f"no skipwise-managed functions or tasks found in {target}")
     with _progress() as progress:
@@ -86,12 +150,15 @@ def plan_command(
             progress.update(task, advance=1, description=f"analysing {name}")
 
         result = plan.make_plan(targets, the_store, target, step)
+    result = selection.select(result, select or [])
     rendered = _render_plan(result, format)
     if output:
         output.write_text(rendered)
         errors.print(f"wrote {output}")
     elif rendered:
         console.out(rendered, end="")
+    if check and any(item.status.runs for item in result.items):
+        raise typer.Exit(1)
 
 
 def _render_plan(result: plan.Plan, fmt: PlanFormat) -> str:
@@ -136,48 +203,93 @@ def _plan_markdown(result: plan.Plan) -> str:
 
 @app.command()
 def explain(
-    name: Annotated[str, typer.Argument(help="A result name (see `skipwise ls`).")],
+    name: Annotated[
+        str, typer.Argument(help="A result name (see `skipwise ls`), or a task id plan printed.")
+    ],
     target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Module or file defining it.")
+        str | None,
+        typer.Option("--target", "-t", help="The module or file plan read (for a task id)."),
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Show which dependency changed since NAME's stored result, with a source diff."""
-    the_store = _store(store)
-    stored = latest_tree(the_store, name)
-    if stored is None:
-        raise SkipwiseError(f"no stored result named {name!r} in {the_store.url}")
-    module = plan.load_module(target or stored.code.root.partition(":")[0])
-    found = {t.name: t for t in plan.discover(module)}
-    if name not in found:
-        raise SkipwiseError(f"{name!r} is not defined in {module.__name__}; pass --target")
-    current = found[name].code()
-    changes = code_changes(stored.code, current)
-    console.print(f"[bold]{name}[/]  stored {stored.signature[:12]}")
-    if not changes:
+    """Say what NAME's next run does and why (as plan does), with a diff of what changed."""
+    the_store = _store(store, read_only=True)
+    if target:
+        targets = importing.targets_of(target)
+    else:
+        stored = latest_tree(the_store, name)
+        if stored is None:
+            raise SkipwiseError(
+                f"no stored result named {name!r} in {the_store.url} "
+                "(for a task id, pass --target with the file plan read)"
+            )
+        module = stored.code.root.partition(":")[0]
+        targets = importing.targets_defining(name, module)
+        if not targets:
+            raise SkipwiseError(
+                f"{name!r} is not defined in {module} or its package; pass --target"
+            )
+    result = plan.make_plan(targets, the_store, target or name)
+    item = result.item(name)
+    if item is None:
+        raise SkipwiseError(f"{name!r} is no task of {target}: see `skipwise plan {target}`")
+    _print_explanation(result, item, {t.name: t for t in targets}, the_store)
+
+
+def _print_explanation(
+    result: plan.Plan, item: plan.PlanItem, targets: dict[str, plan.Target], store: Store
+) -> None:
+    """The item's plan line; for a rerun caused upstream, the upstream that causes it; then
+    each change of the task that changed, with a source diff."""
+    title = item.label if item.label == item.name else f"{item.label} ({item.name})"
+    stored = f"  stored {item.stored_signature[:12]}" if item.stored_signature else ""
+    console.print(f"[bold]{escape(title)}[/]{stored}")
+    console.print(f"{_status_text(item.status)}: {escape(item.cause)}")
+    if item.status is Status.REUSE:
         console.print(
             "[green]code unchanged[/]: a call reuses the stored result unless its arguments "
             "or upstream results differ"
         )
         return
-    for change in changes:
-        console.print(f"[red]•[/] {change.describe()}")
-        before = stored.code.source(change.subject) if change.old else ""
+    origin = _origin(result, item)
+    if origin is not item:
+        console.print(f"because {escape(origin.label)}: {escape(origin.cause)}")
+    target = targets.get(origin.name)
+    previous = latest_tree(store, origin.name)
+    if target is None or target.code is None or previous is None:
+        return
+    current = target.code()
+    for change in origin.changes:
+        console.print(f"[red]•[/] {escape(change.describe())}")
+        before = previous.code.source(change.subject) if change.old else ""
         after = current.source(change.subject) if change.new else ""
         _print_diff(change, before, after)
 
 
+def _origin(result: plan.Plan, item: plan.PlanItem) -> plan.PlanItem:
+    """The task whose own change makes ``item`` rerun: itself, or the first upstream that
+    reruns, followed up to a task that reruns for a reason of its own."""
+    seen = {item.name}
+    while item.status is Status.RERUN_UPSTREAM:
+        ups = (result.item(name) for name in item.upstream if name not in seen)
+        running = next((up for up in ups if up is not None and up.status.runs), None)
+        if running is None:
+            break
+        item = running
+        seen.add(item.name)
+    return item
+
+
 def _print_diff(change: Change, before: str, after: str) -> None:
-    if not before and not after:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"{change.subject} (stored)",
-            tofile=f"{change.subject} (now)",
-        )
+    """A unified diff, line by line (a source without a final newline stays one line)."""
+    lines = difflib.unified_diff(
+        before.splitlines(),
+        after.splitlines(),
+        fromfile=f"{change.subject} (stored)",
+        tofile=f"{change.subject} (now)",
+        lineterm="",
     )
+    diff = "\n".join(lines)
     if diff:
         console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
 
@@ -186,10 +298,16 @@ def _print_diff(change: Change, before: str, after: str) -> None:
 def list_command(store: StoreOption = None) -> None:
     """List named results with their latest signature."""
     the_store = _store(store)
-    table = Table(title=f"skipwise store: {the_store.url}")
+    pointers = list(the_store.pointers())
+    if not pointers and next(iter(the_store.manifests()), None) is None:
+        raise SkipwiseError(
+            f"no skipwise store at {the_store.url} ({_store_origin(store)}): "
+            "nothing has been stored there"
+        )
+    table = Table(title=f"skipwise store: {the_store.url}", caption=_store_origin(store))
     for column in ("name", "signature", "created", "codec", "size", "by"):
         table.add_column(column)
-    for pointer in the_store.pointers():
+    for pointer in pointers:
         manifest = the_store.manifest(pointer.signature)
         if manifest is None:
             table.add_row(pointer.name, pointer.signature[:12], "[red]missing[/]", "", "", "")
@@ -244,17 +362,21 @@ def _find_manifest(store: Store, text: str) -> Manifest:
     return manifest
 
 
-_DURATION = re.compile(r"(\d+)([dhms])")
+# Units that cannot be mistaken: "m" could be minutes or months, so minutes are "min".
+_UNITS = {"d": 86400, "h": 3600, "min": 60, "s": 1}
+_DURATION = re.compile(r"(\d+)\s*([a-z]+)")
 
 
-def _duration(text: str | None) -> timedelta | None:
+def _duration(text: str | None, option: str) -> timedelta | None:
     if text is None:
         return None
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise typer.BadParameter(f"{text!r}: use a number and d, h, m or s, e.g. 30d")
-    amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=amount * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit])
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match or match.group(2) not in _UNITS:
+        raise SkipwiseError(
+            f"{option} {text!r}: use a number and d, h, min or s (e.g. 30d, 12h, 90min; "
+            "not m, which could be minutes or months)"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 @app.command("gc")
@@ -264,7 +386,7 @@ def gc_command(
         int | None, typer.Option(help="Per name, keep the latest N results.", min=1)
     ] = None,
     older_than: Annotated[
-        str | None, typer.Option(help="Drop results created before this age, e.g. 30d.")
+        str | None, typer.Option(help="Drop results older than this: 30d, 12h, 90min, 45s.")
     ] = None,
     leftover_grace: Annotated[
         str,
@@ -278,8 +400,8 @@ def gc_command(
     the_store = _store(store)
     policy = gc.Policy(
         keep_latest=keep_latest,
-        older_than=_duration(older_than),
-        leftover_grace=_duration(leftover_grace),
+        older_than=_duration(older_than, "--older-than"),
+        leftover_grace=_duration(leftover_grace, "--leftover-grace"),
     )
     with _progress() as progress:
         task = progress.add_task("scanning", total=None)
@@ -313,9 +435,25 @@ def _size(n: int) -> str:
 def main() -> None:
     try:
         app()
-    except SkipwiseError as exc:
-        errors.print(f"[red]error:[/] {exc}")
+    except Exception as exc:
+        message = _mistake(exc)
+        if message is None or _options.debug:
+            raise
+        errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
         raise SystemExit(2) from None
+
+
+def _mistake(exc: Exception) -> str | None:
+    """The one line for a user's mistake (with the install command of a missing extra), or
+    None for a bug."""
+    hint = extras.hint(exc)
+    if isinstance(exc, SkipwiseError):
+        message = str(exc)
+    elif isinstance(exc, ImportError) and hint:
+        message = f"{type(exc).__name__}: {exc}"
+    else:
+        return None
+    return message if hint is None or hint in message else f"{message} ({hint})"
 
 
 if __name__ == "__main__":

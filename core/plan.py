@@ -1,18 +1,17 @@
 """``skipwise plan``: what will rerun and why, decided without calling any cached function.
 
-The target module is imported (as an orchestrator parses a DAG file); its cached functions'
-code graphs are compared with the trees stored under their names. Upstream edges come from the
-host (DAG dependencies) and from stored lineage; a rerun propagates downstream.
+The target module is imported (as an orchestrator parses a DAG file; see
+:mod:`skipwise.importing`). A cached function called while it is imported is planned by the
+signature of that call (:mod:`skipwise.recording`); any other target by its code graph,
+compared with the tree stored under its name. Upstream edges come from the host (DAG
+dependencies), from recorded calls and from stored lineage; a rerun propagates downstream.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +19,9 @@ from skipwise.cached import Cached
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import latest_tree, signing_pass
 from skipwise.graph import GraphNode, StatusGraph
+from skipwise.recording import Recording
 from skipwise.status import Reason, Status
+from skipwise.step import Decision
 from skipwise.store import Store
 from skipwise.tree import Change, code_changes
 
@@ -33,6 +34,7 @@ class Target:
     code: Callable[[], CodeGraph] | None  # None: the host runs it without skipwise
     upstream: tuple[str, ...] = ()  # names of upstream targets the host knows about
     label: str = ""  # how the host calls it (task id, asset key); the name if empty
+    calls: tuple[Decision, ...] = ()  # calls recorded while the module was imported
 
 
 @dataclass
@@ -81,13 +83,19 @@ class Plan:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
+    def item(self, name: str) -> PlanItem | None:
+        """The item named ``name``, or labelled so (the task id or asset key plan prints)."""
+        return next((i for i in self.items if name in (i.name, i.label)), None)
+
     def status_graph(self) -> StatusGraph:
+        """Items coloured by status, with the edges between them (not to items left out)."""
         graph = StatusGraph()
+        names = {item.name for item in self.items}
         for item in self.items:
             graph.nodes.append(
                 GraphNode(item.name, item.label or item.name, item.status, item.cause)
             )
-            graph.edges += [(up, item.name) for up in item.upstream]
+            graph.edges += [(up, item.name) for up in item.upstream if up in names]
         return graph
 
 
@@ -114,33 +122,17 @@ def _cached_functions(module: ModuleType) -> list[Target]:
     return list(found.values())
 
 
-def load_module(target: str) -> ModuleType:
-    """Import a module by dotted name or by file path (its folder goes on ``sys.path``)."""
-    path = Path(target)
-    if path.suffix == ".py" or path.exists():
-        if not path.exists():
-            raise FileNotFoundError(f"no such file: {target}")
-        path = path.resolve()
-        if path.is_dir():
-            path = path / "__init__.py"
-        parts = [path.stem] if path.name != "__init__.py" else []
-        folder = path.parent
-        while (folder / "__init__.py").exists():
-            parts.insert(0, folder.name)
-            folder = folder.parent
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-        return importlib.import_module(".".join(parts))
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    return importlib.import_module(target)
-
-
-def discover(module: ModuleType) -> list[Target]:
+def discover(module: ModuleType, recorded: Recording | None = None) -> list[Target]:
+    """What every registered discoverer finds in ``module``, by name; with ``recorded``, the
+    calls recorded while it was imported join their targets (or become targets of their own:
+    a cached function called but not kept in a module variable)."""
     found: dict[str, Target] = {}
     for discoverer in _discoverers:
         for target in discoverer(module):
             found.setdefault(target.name, target)
+    for name, calls in (recorded.by_name() if recorded else {}).items():
+        known = found.get(name) or Target(name, lambda graph=calls[0].tree.code: graph)
+        found[name] = replace(known, calls=calls)
     return list(found.values())
 
 
@@ -167,29 +159,64 @@ def _make_plan(
         items[target.name] = item
         if target.code is None:
             item.status, item.cause = Status.UNMANAGED, Reason.UNMANAGED
-            continue
-        graph = target.code()
-        stored = latest_tree(store, target.name)
-        item.code_digest = graph.digest
-        if stored is None:
-            item.status, item.cause = Status.NEW, Reason.NEW
+        elif target.calls:
+            upstream_signatures[target.name] = _plan_calls(item, target.calls, store)
         else:
-            item.stored_signature = stored.signature
-            upstream_signatures[target.name] = stored.upstream()
-            item.changes = code_changes(stored.code, graph)
-            if item.changes:
-                item.status, item.cause = Status.RERUN_CODE, item.changes[0].describe()
-    _add_lineage_edges(items, upstream_signatures, store)
+            upstream_signatures[target.name] = _plan_code(item, target.code(), store)
+    recorded = {d.tree.signature: t.name for t in targets for d in t.calls}
+    _add_lineage_edges(items, upstream_signatures, recorded, store)
     _propagate(items)
     return Plan(title, store.url, list(items.values()))
 
 
+def _plan_code(item: PlanItem, graph: CodeGraph, store: Store) -> set[str]:
+    """A target nobody called: its code graph against its latest stored tree. Returns the
+    signatures of that tree's upstream results."""
+    stored = latest_tree(store, item.name)
+    item.code_digest = graph.digest
+    if stored is None:
+        item.status, item.cause = Status.NEW, Reason.NEW
+        return set()
+    item.stored_signature = stored.signature
+    item.changes = code_changes(stored.code, graph)
+    if item.changes:
+        item.status, item.cause = Status.RERUN_CODE, item.changes[0].describe()
+    return stored.upstream()
+
+
+# Changes that mean the function itself changed; other misses are new inputs.
+_CODE_CHANGES = {"own-code", "code", "added", "removed", "version"}
+
+
+def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> set[str]:
+    """A target called while its module was imported: by each call's real signature. Returns
+    the signatures of the calls' upstream results."""
+    pointer = store.pointer(item.name)
+    item.stored_signature = pointer.signature if pointer else None
+    item.code_digest = calls[0].tree.code.digest
+    missed = next((d for d in calls if not d.hit), None)
+    if missed is not None:
+        kinds = {change.kind for change in missed.changes}
+        if kinds & _CODE_CHANGES:
+            item.status = Status.RERUN_CODE
+        elif "upstream" in kinds:
+            item.status = Status.RERUN_UPSTREAM
+        else:  # no earlier result, or arguments never signed before
+            item.status = Status.NEW
+        item.cause, item.changes = missed.reason, list(missed.changes)
+    return {sig for d in calls for sig in d.tree.upstream()}
+
+
 def _add_lineage_edges(
-    items: dict[str, PlanItem], upstream_signatures: dict[str, set[str]], store: Store
+    items: dict[str, PlanItem],
+    upstream_signatures: dict[str, set[str]],
+    recorded: dict[str, str],
+    store: Store,
 ) -> None:
-    """Stored results name the results they were computed from; those are upstream edges."""
-    wanted = {sig for sigs in upstream_signatures.values() for sig in sigs}
-    names: dict[str, str] = {}
+    """Recorded calls and stored results name the results they take; those are upstream
+    edges. ``recorded`` maps the signature of each recorded call to its target's name."""
+    wanted = {sig for sigs in upstream_signatures.values() for sig in sigs} - recorded.keys()
+    names = dict(recorded)
     for sig in store.exists_many(wanted):
         manifest = store.manifest(sig)
         if manifest is not None:
@@ -202,7 +229,7 @@ def _add_lineage_edges(
 
 
 def _propagate(items: dict[str, PlanItem]) -> None:
-    """A task whose upstream reruns reruns too."""
+    """A task whose upstream reruns reruns too, and says which upstream."""
     settled: set[str] = set()
 
     def settle(name: str, trail: frozenset[str]) -> None:
@@ -212,7 +239,7 @@ def _propagate(items: dict[str, PlanItem]) -> None:
         for upstream in item.upstream:
             if upstream in items and upstream not in trail:
                 settle(upstream, trail | {name})
-        if item.status is Status.REUSE:
+        if item.status in (Status.REUSE, Status.RERUN_UPSTREAM):
             changed = [u for u in item.upstream if u in items and items[u].status.runs]
             if changed:
                 item.status = Status.RERUN_UPSTREAM

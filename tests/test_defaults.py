@@ -73,6 +73,19 @@ def test_scripts_in_subfolders_share_the_store_at_the_project_root(tmp_path: Pat
     _, lines = python(scripts, SCRIPT)  # another folder of the project: its result is there
     assert [line.split()[1] for line in lines] == ["reused", "reused"]
 
+    env = {k: v for k, v in os.environ.items() if k != "SKIPWISE_STORE"}
+    listing = subprocess.run(
+        [sys.executable, "-m", "skipwise.cli", "ls"],
+        cwd=scripts,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"skipwise store: {tmp_path / '.skipwise'}" in listing
+    assert "the default: .skipwise/ at the project root" in listing
+    assert "habits.slow" in listing
+
 
 def test_one_line_per_call_is_visible_by_default(tmp_path: Path) -> None:
     result, lines = python(tmp_path, SCRIPT)

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from skipwise.dagster import lineage
+from skipwise.dagster.discover import STEP
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamSignatures
@@ -66,6 +67,7 @@ def asset(
             return _materialize(context, step, io_manager_key)
 
         compute.__name__ = name
+        setattr(compute, STEP, step)  # how skipwise plan finds the step (discover.py)
         return dg.asset(
             name=name,
             key_prefix=prefix or None,

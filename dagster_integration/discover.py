@@ -1,0 +1,75 @@
+"""Dagster definitions for ``skipwise plan``: the assets of a module as plan targets.
+
+A definitions file is planned like a DAG file: importing it runs no asset body. The assets
+are those of its ``Definitions``, of its lists of assets, and its asset variables; upstream
+edges come from Dagster's asset graph. A skipwise asset is planned by its step's code graph
+under its result name (shared with plain Python and Airflow); a plain ``@dg.asset`` is drawn
+as not managed.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import dagster as dg
+
+from skipwise.dagster.step import AssetStep
+from skipwise.host import Target, register_discoverer
+
+# The attribute of a skipwise asset's compute function that holds its AssetStep.
+STEP = "skipwise_step"
+
+
+def asset_targets_in(module: ModuleType) -> list[Target]:
+    """One target per asset key found in ``module``, labelled with the key."""
+    assets = _assets_in(module)
+    if not assets:
+        return []
+    graph = dg.Definitions(assets=assets).resolve_asset_graph()
+    steps = {key: _step(assets_def) for assets_def in assets for key in assets_def.keys}
+    names = {key: _name(key, step) for key, step in steps.items()}
+    targets = []
+    for key, step in steps.items():
+        parents = sorted(graph.get(key).parent_keys, key=lambda k: k.to_user_string())
+        upstream = tuple(names[parent] for parent in parents if parent in names)
+        code = step.step.code if step is not None else None
+        targets.append(Target(names[key], code, upstream, key.to_user_string()))
+    return targets
+
+
+def _assets_in(module: ModuleType) -> list[dg.AssetsDefinition]:
+    """Executable asset definitions in module variables, ``Definitions`` and lists, once."""
+    found: dict[int, dg.AssetsDefinition] = {}
+    keys: set[dg.AssetKey] = set()
+    for value in vars(module).values():
+        for item in _items(value):
+            if isinstance(item, dg.AssetsDefinition) and item.is_executable:
+                if not keys & set(item.keys):
+                    found[id(item)] = item
+                keys |= set(item.keys)
+    return list(found.values())
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, dg.Definitions):
+        return list(value.assets or ())
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def _step(assets_def: dg.AssetsDefinition) -> AssetStep | None:
+    """The AssetStep of an asset made by :func:`skipwise.dagster.asset`, else None."""
+    compute = getattr(assets_def.op.compute_fn, "decorated_fn", None)
+    step = getattr(compute, STEP, None)
+    return step if isinstance(step, AssetStep) else None
+
+
+def _name(key: dg.AssetKey, step: AssetStep | None) -> str:
+    if step is None:
+        return f"dagster:{key.to_user_string()}"  # never a result name (':' is not allowed)
+    return step.name
+
+
+register_discoverer(asset_targets_in)

@@ -18,9 +18,13 @@ from skipwise.host import (
     PARTITION,
     Step,
     StepOptions,
+    force_requested,
     load_refs,
     register_discoverer,
 )
+
+# The DAG-run conf key that forces tasks to recompute: {"skipwise_force": ["task_id", "*"]}.
+FORCE_CONF = "skipwise_force"
 
 
 class SkipwiseOperator(PythonOperator):
@@ -108,7 +112,11 @@ class SkipwiseOperator(PythonOperator):
         step = self.step()
         store = step.store()
         signed = airflow_context.signed_kwargs(self.python_callable, kwargs)
-        decision = step.resolve(step.sign(args, signed, facts))
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        force = force_requested(
+            conf.get(FORCE_CONF), f"DAG run conf {FORCE_CONF!r}", self.task_id, step.name
+        )
+        decision = step.resolve(step.sign(args, signed, facts), force=force)
         call = super().execute_callable
 
         def body() -> Any:  # a miss: upstream results loaded, then the callable as usual

@@ -61,12 +61,16 @@ class Cached(Generic[P, R]):
 
     def run(self, *args: P.args, **kwargs: P.kwargs) -> Outcome[R]:
         """Call, and say what happened: reused or computed, and why. While ``skipwise plan``
-        imports a module, the call is recorded instead of run (:mod:`skipwise.recording`)."""
+        imports a module, the call is recorded instead of run (:mod:`skipwise.recording`).
+
+        ``force=True`` recomputes and replaces the stored result (unless the function has a
+        ``force`` parameter of its own: then it is the function's argument)."""
+        force = False if self.step.takes("force") else bool(kwargs.pop("force", False))
         tree = self.step.sign(args, kwargs)
         planned = recording.record(self.step, tree)
         if planned is not None:
             return planned
-        return self.execute(tree, args, kwargs)
+        return self.execute(tree, args, kwargs, force=force)
 
     def execute(
         self,
@@ -75,17 +79,18 @@ class Cached(Generic[P, R]):
         kwargs: Mapping[str, Any],
         *,
         load: bool = True,
+        force: bool = False,
     ) -> Outcome[R]:
         """Serve ``tree``'s result, or run the function with these arguments (see
-        :meth:`Step.complete` for ``load``)."""
+        :meth:`Step.resolve` for ``force``, :meth:`Step.complete` for ``load``)."""
         step = self.step
         body = display.with_status(step.name, lambda: step.call(args, kwargs))
-        outcome = step.complete(step.resolve(tree), body, load=load)
+        outcome = step.complete(step.resolve(tree, force=force), body, load=load)
         if outcome.status is Status.REUSED:
             if load:
-                remember(outcome.value, outcome.signature)
+                remember(outcome.value, outcome)
         elif not any(outcome.value is v for v in step.bind(args, kwargs).values()):
-            remember(outcome.value, outcome.signature)  # an input keeps its own identity
+            remember(outcome.value, outcome)  # an input keeps its own identity
         return outcome
 
 

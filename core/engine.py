@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from skipwise import config
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
-from skipwise.errors import SkipwiseWarning
+from skipwise.errors import SkipwiseError, SkipwiseWarning
 from skipwise.status import Status
 from skipwise.store import CorruptEntry, Manifest, Store
 from skipwise.tree import ArgumentRecord, Change, SignatureTree
@@ -31,18 +31,58 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """Where a result came from: the signature it was stored under and the checksum of its
+    stored content ("" when unknown: not stored, or the store could not say)."""
+
+    signature: str
+    checksum: str = ""
+
+    @property
+    def key(self) -> str:
+        """What a downstream signature hashes for this input: its content when known, so a
+        recompute with identical output does not rerun what consumes it (early cutoff), and a
+        recompute with different output (forced, or under the same signature after damage)
+        always does. Else the signature, which only ever causes a rerun, never a stale hit."""
+        return f"content:{self.checksum}" if self.checksum else f"signature:{self.signature}"
+
+
+@dataclass(frozen=True)
 class Ref:
-    """A stored result, by signature: hashed as that signature, loaded only if the callee runs."""
+    """A stored result, by signature: signed by its lineage (the content checksum in its
+    manifest: one manifest read), loaded only if the callee runs."""
 
     signature: str
     store: Store | None = None
 
+    def _store(self) -> Store:
+        return self.store or config.current_store()
+
     def load(self) -> Any:
-        store = self.store or config.current_store()
+        """The value. A damaged entry is removed before the error is raised, so the step that
+        produces it recomputes on its next run instead of being served (and failing every
+        consumer) forever."""
+        store = self._store()
         manifest = store.manifest(self.signature)
         if manifest is None:
             raise LookupError(f"no stored result {self.signature} in {store.url}")
-        return load_checked(store, manifest)
+        refuse_pickle(manifest)  # not damage: the entry stays
+        try:
+            return store.load(manifest)
+        except CorruptEntry as exc:
+            if store.read_only or config.read_only():
+                raise
+            store.delete(self.signature)
+            raise CorruptEntry(
+                f"{exc}; the entry was removed: the next run of {manifest.name} recomputes it"
+            ) from exc
+
+    def lineage(self) -> Lineage:
+        try:
+            manifest = self._store().manifest(self.signature)
+        except SkipwiseError:  # unreadable: sign by signature, which can only cause a rerun
+            return Lineage(self.signature)
+        return Lineage(self.signature, manifest.checksum if manifest else "")
 
 
 @dataclass(frozen=True)
@@ -68,15 +108,17 @@ class Outcome(Generic[R]):
 
 # --- lineage: results remember the signature they were stored under -----------------------
 
-_lineage: dict[int, tuple[weakref.ref, str]] = {}
+_lineage: dict[int, tuple[weakref.ref, Lineage]] = {}
 # Lists, dicts, sets and tuples cannot be weakly referenced: keep the latest ones strongly (the
 # reference pins the id, so it cannot be reused). Scalars are shared objects and never tagged.
-_container_lineage: OrderedDict[int, tuple[object, str]] = OrderedDict()
+_container_lineage: OrderedDict[int, tuple[object, Lineage]] = OrderedDict()
 _CONTAINER_LINEAGE_LIMIT = 4096
 _lineage_lock = threading.Lock()
 
 
-def remember(value: object, signature: str) -> None:
+def remember(value: object, outcome: Outcome[Any]) -> None:
+    """Tag ``value`` as ``outcome``'s result, for calls it is passed to in this process."""
+    lineage = Lineage(outcome.signature, outcome.manifest.checksum if outcome.stored else "")
     key = id(value)
 
     def forget(ref: weakref.ref, key: int = key) -> None:
@@ -89,22 +131,23 @@ def remember(value: object, signature: str) -> None:
     except TypeError:
         if type(value) in (list, dict, set, tuple) and len(value):  # type: ignore[arg-type]
             with _lineage_lock:
-                _container_lineage[key] = (value, signature)
+                _container_lineage[key] = (value, lineage)
                 _container_lineage.move_to_end(key)
                 while len(_container_lineage) > _CONTAINER_LINEAGE_LIMIT:
                     _container_lineage.popitem(last=False)
         return
     with _lineage_lock:
-        _lineage[key] = (ref, signature)
+        _lineage[key] = (ref, lineage)
 
 
-def lineage_of(obj: object) -> str | None:
-    """The signature a cached call returned ``obj`` under, if it did in this process.
+def lineage_of(obj: object) -> Lineage | None:
+    """Where ``obj`` came from, if a cached call returned it in this process (or it is a
+    ``Ref``).
 
     Results must not be mutated in place (the contract of ``functools.lru_cache`` too).
     """
     if isinstance(obj, Ref):
-        return obj.signature
+        return obj.lineage()
     entry = _lineage.get(id(obj))
     if entry is not None and entry[0]() is obj:
         return entry[1]
@@ -172,11 +215,22 @@ def _argument_code_ref(obj: object, path: str) -> str | None:
 
 
 def argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
+    upstream: list[str] = []
+
+    def lineage_key(obj: object) -> str | None:
+        """Results of other steps are hashed by their lineage key (see ``Lineage.key``) and
+        listed as upstream by signature (plan's edges)."""
+        found = lineage_of(obj)
+        if found is None:
+            return None
+        upstream.append(found.signature)
+        return found.key
+
     hasher = ValueHasher(
         strict=True,
         code_ref=_argument_code_ref,
         is_user_type=config.boundary().is_user_type,
-        lineage=lineage_of,
+        lineage=lineage_key,
     )
     try:
         digest = hasher.digest(value, param)
@@ -187,7 +241,7 @@ def argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
             "Register a content hasher with skipwise.register_hasher(TYPE, fn), pass files as "
             f"skipwise.File(path), or leave it out of the signature with ignore=[{param!r}]"
         ) from None
-    return ArgumentRecord(qualified_type_name(type(value)), digest, tuple(hasher.lineages))
+    return ArgumentRecord(qualified_type_name(type(value)), digest, tuple(upstream))
 
 
 def latest_tree(store: Store, name: str) -> SignatureTree | None:
@@ -204,13 +258,18 @@ def latest_tree(store: Store, name: str) -> SignatureTree | None:
 
 
 def load_checked(store: Store, manifest: Manifest, pickle_allowed: bool | None = None) -> Any:
-    if manifest.codec == "pickle" and not (
-        config.allow_pickle() if pickle_allowed is None else pickle_allowed
-    ):
+    """The value, unless it is a pickle this process may not load (a CorruptEntry, so a step
+    recomputes rather than unpickling untrusted data)."""
+    refuse_pickle(manifest, pickle_allowed)
+    return store.load(manifest)
+
+
+def refuse_pickle(manifest: Manifest, pickle_allowed: bool | None = None) -> None:
+    allowed = config.allow_pickle() if pickle_allowed is None else pickle_allowed
+    if manifest.codec == "pickle" and not allowed:
         raise CorruptEntry(
             f"entry {manifest.signature} is pickled and pickle loading is not allowed"
         )
-    return store.load(manifest)
 
 
 def resolve_refs(value: Any) -> Any:
@@ -239,4 +298,13 @@ def warn_once(message: str) -> None:
         warn(message)
 
 
-__all__ = ["File", "Outcome", "Ref", "code_graph", "latest_tree", "lineage_of", "signing_pass"]
+__all__ = [
+    "File",
+    "Lineage",
+    "Outcome",
+    "Ref",
+    "code_graph",
+    "latest_tree",
+    "lineage_of",
+    "signing_pass",
+]

@@ -21,6 +21,7 @@ from __future__ import annotations
 from skipwise.codegraph import CodeGraph
 from skipwise.config import current_store
 from skipwise.engine import Outcome, Ref, latest_tree
+from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
 from skipwise.plan import Plan, PlanItem, Target, discover, make_plan, register_discoverer
 from skipwise.status import Reason, Status, Style
@@ -49,6 +50,7 @@ __all__ = [
     "Target",
     "current_store",
     "discover",
+    "force_requested",
     "latest_tree",
     "load_refs",
     "make_plan",

@@ -60,7 +60,9 @@ _STYLES: dict[Status, Style] = {
     Status.COMPUTED: Style("#e8f0fe", "#1a73e8", "computed", "computed"),
     Status.REUSE: Style("#e6f4ea", "#1e8e3e", "reused / unchanged", "reuse"),
     Status.RERUN_CODE: Style("#fce8e6", "#d93025", "will rerun: code changed", "rerun"),
-    Status.RERUN_UPSTREAM: Style("#fef7e0", "#e37400", "will rerun: upstream changed", "rerun"),
+    Status.RERUN_UPSTREAM: Style(
+        "#fef7e0", "#e37400", "reruns unless its upstream's output is unchanged", "rerun"
+    ),
     Status.NEW: Style("#e8f0fe", "#1a73e8", "new: never stored", "new"),
     Status.CHANGED: Style("#fce8e6", "#d93025", "changed", "changed"),
     Status.UNCHANGED: Style("#f1f3f4", "#5f6368", "unchanged", "unchanged"),
@@ -74,6 +76,7 @@ class Reason:
     UNCHANGED = "unchanged"
     NEW = "new: no earlier result under this name"
     UNUSABLE = "stored result was unusable"
+    FORCED = "forced: recompute requested"
     NO_DIFFERENCE = "no recorded difference"
     UNMANAGED = "not managed by skipwise"
 

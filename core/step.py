@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from skipwise import config
+from skipwise import force as forcing
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import (
@@ -178,6 +179,9 @@ class Step(Generic[R]):
             records[param] = argument_record(value, param, self.name)
         return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
 
+    def takes(self, parameter: str) -> bool:
+        return parameter in self._params.parameters
+
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
         """The call's arguments by parameter, defaults applied."""
         try:
@@ -192,11 +196,14 @@ class Step(Generic[R]):
     def store(self) -> Store:
         return self.options.store or config.current_store()
 
-    def resolve(self, tree: SignatureTree) -> Decision:
+    def resolve(self, tree: SignatureTree, *, force: bool = False) -> Decision:
         """Look ``tree`` up: a hit, or a miss with why (what changed since the latest result
-        under this name). Only the manifest is read."""
+        under this name). Only the manifest is read. ``force`` (or ``$SKIPWISE_FORCE`` naming
+        this step) makes it a miss whose result replaces the stored one."""
         try:
             store = self.store()
+            if force or forcing.by_environment(self.name):
+                return Decision(tree, store, Status.COMPUTED, Reason.FORCED, replace=True)
             manifest = store.manifest(tree.signature)
         except CorruptEntry as exc:
             warn(f"{exc} in store {store.url}; recomputing {self.name}")

@@ -15,8 +15,11 @@ from skipwise.dagster.discover import STEP
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamSignatures
-from skipwise.host import StepOptions, Store
+from skipwise.host import StepOptions, Store, force_requested
 
+# The run tag that forces assets to recompute: "*" or comma-separated globs of asset keys or
+# result names (e.g. ``dagster asset materialize --tags '{"skipwise/force": "*"}'``).
+FORCE_TAG = "skipwise/force"
 # Dagster arguments the decorator decides itself.
 _OWNED = ("code_version", "config_schema", "ins", "io_manager_def")
 
@@ -95,8 +98,14 @@ def _materialize(
     producer = {"dagster_run": context.run.run_id, "asset": context.asset_key.to_user_string()}
     # A hit reads nothing but the manifest: Dagster records it by its signature, and the
     # value is loaded only by a downstream step that runs.
+    force = force_requested(
+        context.run.tags.get(FORCE_TAG), f"run tag {FORCE_TAG!r}", producer["asset"], runner.name
+    )
     outcome = runner.complete(
-        runner.resolve(tree), lambda: runner.call((), kwargs), load=False, producer=producer
+        runner.resolve(tree, force=force),
+        lambda: runner.call((), kwargs),
+        load=False,
+        producer=producer,
     )
     context.log.info(f"skipwise: {outcome.status} {tree.signature[:12]}: {outcome.reason}")
     return dg.MaterializeResult(

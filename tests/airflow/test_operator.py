@@ -47,6 +47,18 @@ def test_cold_warm_and_edited_runs(project: Project) -> None:
     assert edited.values["report"] == "total=39"
 
 
+def test_a_run_conf_forces_tasks_and_only_changed_output_reruns_downstream(
+    project: Project,
+) -> None:
+    run_dag(project.dag("pipe"))
+    project.calls()
+    forced = run_dag(project.dag("pipe"), run_conf={"skipwise_force": ["scaled", "label*"]})
+    # Both recompute the same output: what consumes them is reused (early cutoff).
+    assert project.calls() == sorted(["labels", "scaled", *PLAIN_TASKS])
+    assert forced.values["scaled"]["reason"] == "forced: recompute requested"
+    assert [forced.status(t) for t in ("shifted", "summary")] == ["reused", "reused"]
+
+
 def test_a_plain_upstream_is_signed_by_its_value(project: Project) -> None:
     run_dag(project.dag("pipe"))
     project.calls()

@@ -51,7 +51,8 @@ def test_cold_warm_and_a_helper_edit(project: Project, instance, io_manager, iso
     assert run(defs.chain, instance, io_manager).success
     assert project.calls() == []
     with pytest.raises(skipwise.store.CorruptEntry):  # and a damaged value is never served
-        stored_value(io_manager, instance, "labels")
+        store = io_manager.open_store()  # (read directly: a Ref would remove the damaged entry)
+        store.load(store.manifest(latest(instance, "labels").metadata["skipwise/signature"].value))
     for path, data in stored.items():
         path.write_bytes(data)
     for key in CHAIN:
@@ -181,3 +182,39 @@ def test_options_dagster_owns_are_refused(project: Project) -> None:
         sd.asset(defs.steps.numbers, code_version="1")
     with pytest.raises(dg.DagsterInvalidDefinitionError, match="ins= names no parameter"):
         sd.asset(defs.steps.scaled, ins={"nope": "numbers"})
+
+
+def test_a_run_tag_forces_and_identical_output_stops_the_cascade(project, instance, io_manager):
+    defs = project.load()
+    assert run(defs.chain, instance, io_manager).success
+    project.calls()
+    forced = {"skipwise/force": "scaled"}
+    assert run(defs.chain, instance, io_manager, tags=forced).success
+    assert project.calls() == ["scaled"]  # its output is the same: summary is reused
+    reason = latest(instance, "scaled").metadata["skipwise/reason"].value
+    assert reason == "forced: recompute requested"
+    assert [status(instance, k) for k in CHAIN] == ["reused", "computed", "reused", "reused"]
+
+
+def test_a_damaged_upstream_is_recomputed_by_its_next_run(project, instance, io_manager):
+    defs = project.load()
+    assert run(defs.chain, instance, io_manager).success
+    project.calls()
+    store = io_manager.open_store()
+    scaled = store.manifest(latest(instance, "scaled").metadata["skipwise/signature"].value)
+    data = next(io_manager_root(io_manager).glob(f"objects/*/{scaled.signature}/data-*"))
+    data.write_bytes(b"damaged")
+    project.edit("steps.py", '"total": sum(scaled)', '"total": sum(scaled) + 1')
+    defs = project.load()
+    failed = run(defs.chain, instance, io_manager, raise_on_error=False)
+    assert not failed.success and project.calls() == ["summary"]  # it could not load scaled
+    assert store.manifest(scaled.signature) is None  # the damaged entry was removed...
+    assert run(defs.chain, instance, io_manager).success
+    assert project.calls() == ["scaled", "summary"]  # ...so its producer recomputed it
+    assert stored_value(io_manager, instance, "summary")["total"] == 7
+
+
+def io_manager_root(io_manager: sd.SkipwiseIOManager):
+    from pathlib import Path
+
+    return Path(io_manager.open_store().root)

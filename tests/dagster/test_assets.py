@@ -207,7 +207,7 @@ def test_a_damaged_upstream_is_recomputed_by_its_next_run(project, instance, io_
     project.edit("steps.py", '"total": sum(scaled)', '"total": sum(scaled) + 1')
     defs = project.load()
     failed = run(defs.chain, instance, io_manager, raise_on_error=False)
-    assert not failed.success and project.calls() == ["summary"]  # it could not load scaled
+    assert not failed.success and project.calls() == []  # summary could not load scaled
     assert store.manifest(scaled.signature) is None  # the damaged entry was removed...
     assert run(defs.chain, instance, io_manager).success
     assert project.calls() == ["scaled", "summary"]  # ...so its producer recomputed it

@@ -37,7 +37,7 @@ from skipwise.engine import (
     warn,
     warn_once,
 )
-from skipwise.errors import StoreError
+from skipwise.errors import CodecError, StoreError
 from skipwise.status import Reason, Status
 from skipwise.store import CorruptEntry, Manifest, Store, validate_name
 from skipwise.store.base import producer_info, unsaved_manifest
@@ -311,10 +311,10 @@ class Step(Generic[R]):
         if store.read_only or config.read_only():
             warn_once(f"store {store.url} is read-only: computed results are not stored")
             return self._unstored(value, decision, producer)
-        codec = choose_codec(
-            value, self.options.codec, self._pickle_allowed(), f"result of {self.name}"
-        )
         try:
+            codec = choose_codec(
+                value, self.options.codec, self._pickle_allowed(), f"result of {self.name}"
+            )
             manifest = store.save(
                 tree.signature,
                 value,
@@ -326,6 +326,9 @@ class Step(Generic[R]):
             )
         except StoreError as exc:
             _tolerate(exc)
+            return self._unstored(value, decision, producer)
+        except CodecError as exc:  # work done is never thrown away: return it, unstored
+            warn(f"{exc}; the result is returned but not stored")
             return self._unstored(value, decision, producer)
         self._advance_pointer(store, tree.signature)
         return Outcome(

@@ -9,6 +9,7 @@ import pickle
 from typing import Any, Protocol
 
 from skipwise.errors import CodecError
+from skipwise.store import structure
 
 
 class Codec(Protocol):
@@ -195,6 +196,46 @@ class Bytes:
         return data
 
 
+class Structure:
+    """Containers and the scalars JSON cannot keep, each leaf by its own codec (see
+    :mod:`skipwise.store.structure`). Tried after every other codec."""
+
+    name, suffix = "structure", ".skw"
+
+    def accepts(self, value: object) -> bool:
+        return unstorable_part(value) is None
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return structure.encode(value, _leaf_codec, _encode_leaf)
+        except structure.Unstorable as exc:
+            raise CodecError(f"value{exc.path}: no codec stores {exc.type_name}") from None
+
+    def decode(self, data: bytes) -> Any:
+        return structure.decode(data, lambda name, part: get_codec(name).decode(part))
+
+
+def _leaf_codec(value: object) -> str | None:
+    """The codec that stores a leaf of a structure on its own (DataFrames, arrays...)."""
+    for name in _automatic:
+        if name != Structure.name and _codecs[name].accepts(value):
+            return name
+    return None
+
+
+def _encode_leaf(name: str, value: object) -> bytes:
+    return _codecs[name].encode(value)
+
+
+def unstorable_part(value: object) -> structure.Unstorable | None:
+    """Where in ``value`` the first part no codec stores is, or None if it can be stored."""
+    try:
+        structure.Encoder(_leaf_codec, lambda name, leaf: b"").node(value, "")
+    except structure.Unstorable as exc:
+        return exc
+    return None
+
+
 class Pickle:
     name, suffix = "pickle", ".pkl"
 
@@ -225,7 +266,8 @@ def register_codec(codec: Codec, *, automatic: bool = True) -> None:
         _automatic.insert(0, codec.name)
 
 
-for _codec in (Bytes(), Text(), Json(), NumpyArray(), ArrowParquet(), PandasParquet()):
+# Newest first: Structure, registered first, is tried last.
+for _codec in (Structure(), Bytes(), Text(), Json(), NumpyArray(), ArrowParquet(), PandasParquet()):
     register_codec(_codec)
 register_codec(Pickle(), automatic=False)
 
@@ -253,7 +295,13 @@ def choose_codec(value: object, requested: str | None, allow_pickle: bool, what:
             return _codecs[name]
     if allow_pickle:
         return _codecs["pickle"]
+    part = unstorable_part(value)
+    where, type_name = (part.path, part.type_name) if part else ("", qualified(value))
     raise CodecError(
-        f"{what}: no codec stores {type(value).__module__}.{type(value).__qualname__} safely; "
-        "pass allow_pickle=True (trusted stores only), a codec=, or register_codec()"
+        f"{what}{where}: no codec stores {type_name} safely; pass allow_pickle=True (trusted "
+        "stores only), a codec=, or register_codec()"
     )
+
+
+def qualified(value: object) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"

@@ -109,8 +109,12 @@ def test_a_recorded_call_runs_nothing_and_signs_its_downstream_by_lineage(
     assert not outcome.stored
     with pytest.raises(SkipwiseError, match="placeholder"):
         placeholder.load()
-    calls = recorded.by_name()
-    assert [d.tree.signature for d in calls["records.first"]] == [first.signature(4)]
+    assert [d.tree.signature for d in recorded.by_name()["records.first"]] == [first.signature(4)]
+
+    values = first(4)  # stored: a recorded call of it now stands for this very result
+    before = store_files(isolated_store)
+    with recording() as recorded:
+        second(first(4))
+    assert ran == ["first"] and store_files(isolated_store) == before
     # The real run signs the downstream call exactly as the recorded one was signed.
-    assert second.signature(first(4)) == calls["records.second"][0].tree.signature
-    assert ran == ["first"]
+    assert recorded.by_name()["records.second"][0].tree.signature == second.signature(values)

@@ -38,12 +38,14 @@ def targets_defining(name: str, module_name: str) -> list[Target]:
     ``steps.py``). A sibling that fails to import cannot be the one and is passed over."""
     with quietly() as recorded:
         targets = discover(_load_named(module_name), recorded)
-        for sibling in [] if _found(name, targets) else _siblings(module_name):
+        if _found(name, targets):
+            return targets
+        for sibling in _siblings(module_name):
             with contextlib.suppress(SkipwiseError):
                 targets = discover(load_module(sibling), recorded)
                 if _found(name, targets):
-                    break
-    return targets if _found(name, targets) else []
+                    return targets
+    return []
 
 
 def _load_named(name: str) -> ModuleType:
@@ -83,9 +85,8 @@ def _siblings(module_name: str) -> list[str]:
     found = []
     for info in pkgutil.iter_modules(load_module(package).__path__, package + "."):
         spec = importlib.util.find_spec(info.name)
-        origin = Path(spec.origin) if spec and spec.origin else None
-        python = origin is not None and origin.suffix == ".py" and info.name != module_name
-        if python and "skipwise" in origin.read_text(errors="replace"):  # type: ignore[union-attr]
+        origin = spec.origin if spec is not None and info.name != module_name else None
+        if origin and origin.endswith(".py") and "skipwise" in Path(origin).read_text("utf-8"):
             found.append(info.name)
     return found
 
@@ -140,10 +141,10 @@ def _failed(target: str, exc: BaseException, folder: Path) -> SkipwiseError:
     """The exception a target raised while imported, and the deepest line of it in the
     target's folder (where the user can fix it)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, folder)]
-    where = f" ({_relative(Path(frames[-1].filename), folder)}, line {frames[-1].lineno})"
-    return SkipwiseError(
-        f"importing {target} failed: {type(exc).__name__}: {exc}{where if frames else ''}"
-    )
+    where = ""
+    if frames:
+        where = f" ({_relative(Path(frames[-1].filename), folder)}, line {frames[-1].lineno})"
+    return SkipwiseError(f"importing {target} failed: {type(exc).__name__}: {exc}{where}")
 
 
 def _inside(filename: str, folder: Path) -> bool:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import skipwise
+from skipwise import cli
 
 SKIPWISE = [sys.executable, "-m", "skipwise.cli"]
 FILES = {
@@ -118,3 +120,16 @@ def test_table_is_the_default_format_and_text_its_alias(folder: Path) -> None:
     assert all(result.returncode == 0 for result in outputs), outputs[0].stderr
     assert len({result.stdout for result in outputs}) == 1
     assert "fine.one" in outputs[0].stdout and "new" in outputs[0].stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("30d", timedelta(days=30)),
+        ("12h", timedelta(hours=12)),
+        ("90min", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+    ],
+)
+def test_ages_take_units_that_cannot_be_mistaken(text: str, age: timedelta) -> None:
+    assert cli._duration(text, "--older-than") == age

@@ -47,6 +47,7 @@ def test_plan_finds_the_taxi_assets_and_agrees_with_explain(tmp_path: Path) -> N
     }
     assert before["taxi/model"]["upstream"] == ["taxi.fare_features", "taxi.time_features"]
     assert before["taxi/cleaned"]["upstream"] == ["taxi.trips"]
+    assert not (tmp_path / "store").exists()  # no asset ran, nothing was written
 
     sh(tmp_path, sys.executable, "-c", "import taxi.pipeline as p; p.run(2000)")
     assert {i["status"] for i in planned(tmp_path, "--check").values()} == {"reuse"}

@@ -40,11 +40,13 @@ def skipwise_task(
 ) -> TaskDecorator:
     """``@task.skipwise`` (or ``@task.skipwise(name=..., version=...)``): a task that runs
     only when its signature is new. Takes :class:`SkipwiseOperator`'s options and
-    ``@task``'s. The task's XCom is a reference to the result, so ``multiple_outputs`` is off.
+    ``@task``'s. The task's XCom is a reference to the result; ``multiple_outputs=True``
+    pushes one reference per key of a dict result. It is off unless given (a ``-> dict``
+    annotation does not turn it on).
     """
     return task_decorator_factory(
         python_callable=python_callable,
-        multiple_outputs=False,
+        multiple_outputs=kwargs.pop("multiple_outputs", False),
         decorated_operator_class=_SkipwiseDecoratedOperator,
         **kwargs,
     )

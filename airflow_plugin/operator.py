@@ -13,7 +13,7 @@ from skipwise import StoreError
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
-from skipwise.airflow.reference import as_refs, reference
+from skipwise.airflow.reference import ITEM, as_refs, reference
 from skipwise.host import (
     PARTITION,
     Step,
@@ -40,7 +40,9 @@ class SkipwiseOperator(PythonOperator):
     On a hit the callable does not run and nothing is loaded; on a miss the upstream results
     are loaded, the callable runs and its result is stored. Either way the task succeeds and
     its XCom is a small reference (:mod:`skipwise.airflow.reference`), and outlets get their
-    asset events, with ``extra["skipwise"]`` saying reused or computed.
+    asset events, with ``extra["skipwise"]`` saying reused or computed. With
+    ``multiple_outputs=True`` the result must be a dict with string keys: each key's XCom is a
+    reference to that item of the stored result (keys known on a hit without loading data).
 
     Takes ``skipwise.cached``'s options (``skipwise.host.StepOptions``): ``name`` lists
     results in the store (default ``<dag_id>.<task_id>``), ``version``, ``ignore``,
@@ -76,11 +78,6 @@ class SkipwiseOperator(PythonOperator):
             codec=codec,
             allow_pickle=allow_pickle,
         )
-        if kwargs.get("multiple_outputs"):
-            raise ValueError(
-                "skipwise tasks push one reference to their stored result: "
-                "multiple_outputs is not supported"
-            )
         super().__init__(python_callable=python_callable, **kwargs)
         if self.is_async:
             raise TypeError(f"{self.task_id}: skipwise tasks need a synchronous callable")
@@ -135,7 +132,17 @@ class SkipwiseOperator(PythonOperator):
                 "status": outcome.status.value,
                 "signature": outcome.signature,
             }
-        return reference(outcome, store)
+        whole = reference(outcome, store)
+        if not self.multiple_outputs:
+            return whole
+        keys = step.result_keys(outcome)
+        if keys is None or not all(isinstance(key, str) for key in keys):
+            raise TypeError(
+                f"{self.task_id}: multiple_outputs=True needs a result that is a dict with "
+                f"string keys; result {outcome.signature[:12]} of {step.name} is not one (it "
+                "is stored: return a dict, or set multiple_outputs=False)"
+            )
+        return {key: {**whole, ITEM: key} for key in keys}
 
 
 def _outlet_events(task: SkipwiseOperator, context: Mapping[str, Any]) -> list[Any]:

@@ -5,8 +5,11 @@ A reference is a plain dict (any XCom backend takes it, the UI shows it)::
     {"skipwise": 1, "name": "taxi.model", "signature": "9f2c...", "store": "/data/skipwise",
      "codec": "json", "status": "reused", "reason": "unchanged"}
 
-Downstream skipwise tasks turn references into ``skipwise.Ref`` arguments: signed by signature,
-loaded only if they run. A plain task calls :func:`load`.
+With ``multiple_outputs=True`` each key's XCom is a reference to one item of the stored
+result: the same dict with ``"item": key`` (``return_value`` is the dict of them).
+
+Downstream skipwise tasks turn references into ``skipwise.Ref`` arguments: signed by signature
+(and item), loaded only if they run. A plain task calls :func:`load`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from skipwise import open_store
 from skipwise.host import Outcome, Ref, Store, current_store
 
 FORMAT = 1
+ITEM = "item"  # a reference to one item of a dict result (multiple_outputs)
 
 
 def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
@@ -48,7 +52,12 @@ def load(reference: Mapping[str, Any], store: Store | None = None) -> Any:
     """
     if not is_reference(reference):
         raise TypeError(f"not a skipwise result reference: {reference!r}")
-    return Ref(reference["signature"], store or store_at(reference["store"])).load()
+    return _ref(reference, store).load()
+
+
+def _ref(reference: Mapping[str, Any], store: Store | None = None) -> Ref:
+    store = store or store_at(reference["store"])
+    return Ref(reference["signature"], store, reference.get(ITEM))
 
 
 def store_at(url: str) -> Store:
@@ -67,7 +76,7 @@ def as_refs(value: Any) -> Any:
     """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
     its signature, loaded only if the task runs."""
     if is_reference(value):
-        return Ref(value["signature"], store_at(value["store"]))
+        return _ref(value)
     if type(value) in (list, tuple):
         return type(value)(as_refs(v) for v in value)
     if type(value) is dict:

@@ -37,23 +37,29 @@ class Lineage:
 
     signature: str
     checksum: str = ""
+    item: str | int | None = None  # one part of the result (``Ref.item``), or all of it
 
     @property
     def key(self) -> str:
         """What a downstream signature hashes for this input: its content when known, so a
         recompute with identical output does not rerun what consumes it (early cutoff), and a
         recompute with different output (forced, or under the same signature after damage)
-        always does. Else the signature, which only ever causes a rerun, never a stale hit."""
-        return f"content:{self.checksum}" if self.checksum else f"signature:{self.signature}"
+        always does. Else the signature, which only ever causes a rerun, never a stale hit.
+        A part is keyed by the whole result and its place in it: it changes whenever the part
+        may have."""
+        key = f"content:{self.checksum}" if self.checksum else f"signature:{self.signature}"
+        return key if self.item is None else f"{key}[{self.item!r}]"
 
 
 @dataclass(frozen=True)
 class Ref:
     """A stored result, by signature: signed by its lineage (the content checksum in its
-    manifest: one manifest read), loaded only if the callee runs."""
+    manifest: one manifest read), loaded only if the callee runs. With ``item``, one part of
+    it: ``value[item]`` (a key of a dict result, an index of a tuple)."""
 
     signature: str
     store: Store | None = None
+    item: str | int | None = None
 
     def _store(self) -> Store:
         return self.store or config.current_store()
@@ -68,7 +74,7 @@ class Ref:
             raise LookupError(f"no stored result {self.signature} in {store.url}")
         refuse_pickle(manifest)  # not damage: the entry stays
         try:
-            return store.load(manifest)
+            value = store.load(manifest)
         except CorruptEntry as exc:
             if store.read_only or config.read_only():
                 raise
@@ -76,13 +82,21 @@ class Ref:
             raise CorruptEntry(
                 f"{exc}; the entry was removed: the next run of {manifest.name} recomputes it"
             ) from exc
+        if self.item is None:
+            return value
+        try:
+            return value[self.item]
+        except (LookupError, TypeError):
+            raise LookupError(
+                f"stored result {self.signature} of {manifest.name} has no item {self.item!r}"
+            ) from None
 
     def lineage(self) -> Lineage:
         try:
             manifest = self._store().manifest(self.signature)
         except SkipwiseError:  # unreadable: sign by signature, which can only cause a rerun
-            return Lineage(self.signature)
-        return Lineage(self.signature, manifest.checksum if manifest else "")
+            return Lineage(self.signature, item=self.item)
+        return Lineage(self.signature, manifest.checksum if manifest else "", self.item)
 
 
 @dataclass(frozen=True)

@@ -320,7 +320,7 @@ class Step(Generic[R]):
                 value,
                 codec=codec.name,
                 name=self.name,
-                tree=tree.to_dict(),
+                tree={**tree.to_dict(), RESULT_KEYS: _result_keys(value)},
                 producer=producer_info(producer),
                 replace=decision.replace,
             )
@@ -351,6 +351,19 @@ class Step(Generic[R]):
             stored=False,
         )
 
+    def result_keys(self, outcome: Outcome[Any]) -> list[str | int] | None:
+        """Where the result's parts are, for hosts that pass each part on by reference: a
+        dict's keys (all strings) or a tuple's indices; None for any other result. On a hit
+        they are read from the stored tree, not from the data (loaded only for an entry
+        stored without them)."""
+        if outcome.status is Status.COMPUTED:
+            return _result_keys(outcome.value)
+        store = self.store()
+        raw = store.tree(outcome.manifest) or {}
+        if RESULT_KEYS in raw:
+            return raw[RESULT_KEYS]
+        return _result_keys(load_checked(store, outcome.manifest, self._pickle_allowed()))
+
     def _pickle_allowed(self) -> bool:
         allowed = self.options.allow_pickle
         return allowed if allowed is not None else config.allow_pickle()
@@ -367,6 +380,17 @@ class Step(Generic[R]):
             _tolerate(exc)
             return
         _pointer_memo[memo_key] = signature
+
+
+# The stored tree's record of the result's top-level keys (see ``Step.result_keys``).
+RESULT_KEYS = "result_keys"
+
+
+def _result_keys(value: object) -> list[str | int] | None:
+    """See :meth:`Step.result_keys`."""
+    if isinstance(value, dict):
+        return list(value) if all(type(key) is str for key in value) else None
+    return list(range(len(value))) if isinstance(value, tuple) else None
 
 
 def _tolerate(error: StoreError) -> None:

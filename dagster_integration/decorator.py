@@ -1,11 +1,13 @@
-"""``skipwise.dagster.asset``: a Dagster asset whose body runs only when its signature is new.
+"""``skipwise.dagster.asset`` and ``multi_asset``: Dagster assets whose body runs only when its
+signature is new. Both go one way: :func:`_run` signs, resolves and completes the step, and
+:func:`_result` reports it for each asset (one, or one per part of the result).
 
 No ``from __future__ import annotations`` in this module: Dagster inspects the generated
 compute function's parameters at definition time.
 """
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -14,8 +16,8 @@ from skipwise.dagster import lineage
 from skipwise.dagster.discover import STEP
 from skipwise.dagster.io_manager import SkipwiseIOManager
 from skipwise.dagster.report import outcome_metadata
-from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamSignatures
-from skipwise.host import StepOptions, Store, force_requested
+from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamResults
+from skipwise.host import Outcome, Step, StepOptions, Store, force_requested
 
 # The run tag that forces assets to recompute: "*" or comma-separated globs of asset keys or
 # result names (e.g. ``dagster asset materialize --tags '{"skipwise/force": "*"}'``).
@@ -48,58 +50,142 @@ def asset(
     keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``, ``partitions_def``,
     ``group_name``, ``deps`` for ordering only...).
     """
-    asset_kwargs = dict(asset_kwargs)
-    options = StepOptions.take(asset_kwargs, leave=("name",))
-    if options.store is not None:
-        raise dg.DagsterInvalidDefinitionError(
-            "skipwise.dagster.asset keeps results in its IO manager's store: set the store on "
-            "the SkipwiseIOManager, not on the asset"
-        )
+    options = _options(asset_kwargs)
 
     def define(step_fn: Callable[..., Any]) -> dg.AssetsDefinition:
         kwargs = dict(asset_kwargs)
-        clash = [k for k in _OWNED if k in kwargs]
-        if clash:
-            raise dg.DagsterInvalidDefinitionError(f"skipwise.dagster.asset sets {clash} itself")
         name = kwargs.pop("name", None) or step_fn.__name__
         prefix = kwargs.pop("key_prefix", None) or []
         key = dg.AssetKey([*([prefix] if isinstance(prefix, str) else prefix), name])
         step = AssetStep.of(step_fn, result_name or lineage.result_name(key), ins or {}, options)
 
         def compute(context):  # unannotated: see the module docstring
-            return _materialize(context, step, io_manager_key)
+            return _result(*_run(context, step, io_manager_key))
 
-        compute.__name__ = name
-        setattr(compute, STEP, step)  # how skipwise plan finds the step (discover.py)
         return dg.asset(
             name=name,
             key_prefix=prefix or None,
-            deps=[*step.upstream.values(), *kwargs.pop("deps", ())],
-            code_version=step.code_version(),
-            config_schema=step.config_schema() or None,
             io_manager_key=io_manager_key,
-            description=kwargs.pop("description", None) or inspect.getdoc(step_fn),
-            **kwargs,
-        )(compute)
+            **_definition(step, kwargs),
+        )(_named(compute, name, step))
 
     return define if fn is None else define(fn)
 
 
-def _materialize(
+def multi_asset(
+    fn: Callable[..., Any] | None = None,
+    *,
+    outs: Mapping[str, dg.AssetOut],
+    ins: Mapping[str, AssetKeyLike] | None = None,
+    result_name: str | None = None,
+    io_manager_key: str = "io_manager",
+    **multi_asset_kwargs: Any,
+) -> Any:
+    """Define several Dagster assets from one plain function that returns them together: a
+    tuple in the order of ``outs``, or a dict keyed by output name. Its body runs
+    only when its signature is new, and the result is stored once, in one entry.
+
+    Parameters, options and metadata are :func:`asset`'s; ``outs`` maps output names to
+    ``dagster.AssetOut`` (key, prefix, group...). Every output is materialized by every run,
+    hit or miss, with the signature and its ``skipwise/item`` (the output's key or index in
+    the result): a downstream asset loads only its part, and is signed by it. ``result_name``
+    defaults to the op's ``name`` (the function's name). Other keyword arguments go to
+    ``dagster.multi_asset``.
+    """
+    options = _options(multi_asset_kwargs)
+    elsewhere = sorted(n for n, out in outs.items() if _manager(out) != io_manager_key)
+    if elsewhere or not outs:
+        raise dg.DagsterInvalidDefinitionError(
+            f"skipwise.dagster.multi_asset needs outs, each with io_manager_key={io_manager_key!r}"
+            f" (the store the result lives in); not so: {elsewhere}"
+        )
+    names = list(outs)
+
+    def define(step_fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        kwargs = dict(multi_asset_kwargs)
+        name = kwargs.pop("name", None) or step_fn.__name__
+        stored_as = result_name or lineage.result_name(dg.AssetKey(name))
+        step = AssetStep.of(step_fn, stored_as, ins or {}, options)
+
+        def compute(context):  # unannotated: see the module docstring
+            outcome, runner = _run(context, step, io_manager_key)
+            items = _items(outcome, runner, names, _label(context))
+            keys = context.assets_def.keys_by_output_name
+            for out in names:
+                yield _result(outcome, runner, keys[out], items[out])
+
+        return dg.multi_asset(outs=dict(outs), name=name, **_definition(step, kwargs))(
+            _named(compute, name, step)
+        )
+
+    return define if fn is None else define(fn)
+
+
+def _options(kwargs: dict[str, Any]) -> StepOptions:
+    """skipwise's options among a decorator's keyword arguments (removed from them)."""
+    options = StepOptions.take(kwargs, leave=("name",))
+    if options.store is not None:
+        raise dg.DagsterInvalidDefinitionError(
+            "skipwise.dagster assets keep results in their IO manager's store: set the store on "
+            "the SkipwiseIOManager, not on the asset"
+        )
+    clash = [k for k in _OWNED if k in kwargs]
+    if clash:
+        raise dg.DagsterInvalidDefinitionError(f"skipwise.dagster assets set {clash} themselves")
+    return options
+
+
+def _definition(step: AssetStep, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What ``dagster.asset`` and ``dagster.multi_asset`` are told about the step, with the
+    user's other arguments."""
+    return {
+        "deps": [*step.upstream.values(), *kwargs.pop("deps", ())],
+        "code_version": step.code_version(),
+        "config_schema": step.config_schema() or None,
+        "description": kwargs.pop("description", None) or inspect.getdoc(step.fn),
+        **kwargs,
+    }
+
+
+def _named(compute: Callable[..., Any], name: str, step: AssetStep) -> Callable[..., Any]:
+    compute.__name__ = name
+    setattr(compute, STEP, step)  # how skipwise plan finds the step (discover.py)
+    return compute
+
+
+def _manager(out: dg.AssetOut) -> str:
+    return out.io_manager_key or "io_manager"  # Dagster's default
+
+
+def _asset_names(context: dg.AssetExecutionContext) -> list[str]:
+    """The asset keys a step materializes (for force patterns)."""
+    return sorted(key.to_user_string() for key in context.assets_def.keys)
+
+
+def _label(context: dg.AssetExecutionContext) -> str:
+    return ", ".join(_asset_names(context))
+
+
+def _run(
     context: dg.AssetExecutionContext, step: AssetStep, io_manager_key: str
-) -> dg.MaterializeResult:
-    store = _store(context, io_manager_key)
-    partition = _partition(context)
+) -> tuple[Outcome[Any], Step[Any]]:
+    """Sign, resolve and complete the step; the outcome, and the step as run (its store and
+    result name). A hit reads nothing but the manifest: Dagster records it by its signature,
+    and the value is loaded only by a downstream step that runs."""
+    label = _label(context)
+    store = _store(context, io_manager_key, label)
+    partition = _partition(context, label)
     kwargs = step.arguments(
-        _upstream(context, step), context.op_execution_context.op_config or {}, store, context
+        _upstream(context, step, store), context.op_execution_context.op_config or {}, context
     )
     tree = step.tree(kwargs, partition)
     runner = step.runner(lineage.partition_name(step.name, partition), store)
-    producer = {"dagster_run": context.run.run_id, "asset": context.asset_key.to_user_string()}
-    # A hit reads nothing but the manifest: Dagster records it by its signature, and the
-    # value is loaded only by a downstream step that runs.
+    producer = {"dagster_run": context.run.run_id, "asset": label}
     force = force_requested(
-        context.run.tags.get(FORCE_TAG), f"run tag {FORCE_TAG!r}", producer["asset"], runner.name
+        context.run.tags.get(FORCE_TAG),
+        f"run tag {FORCE_TAG!r}",
+        *_asset_names(context),
+        runner.name,
     )
     outcome = runner.complete(
         runner.resolve(tree, force=force),
@@ -108,40 +194,74 @@ def _materialize(
         producer=producer,
     )
     context.log.info(f"skipwise: {outcome.status} {tree.signature[:12]}: {outcome.reason}")
+    return outcome, runner
+
+
+def _result(
+    outcome: Outcome[Any],
+    runner: Step[Any],
+    key: dg.AssetKey | None = None,
+    item: str | int | None = None,
+) -> dg.MaterializeResult:
+    """One asset's materialization: of the whole result, or of its ``item``."""
+    metadata = outcome_metadata(outcome, runner.store().url)
+    if item is not None:
+        metadata[lineage.ITEM] = (
+            dg.MetadataValue.text(item) if isinstance(item, str) else dg.MetadataValue.int(item)
+        )
     return dg.MaterializeResult(
-        data_version=dg.DataVersion(tree.signature),
-        metadata=outcome_metadata(outcome, store.url),
+        asset_key=key,
+        data_version=dg.DataVersion(outcome.signature),
+        metadata=metadata,
         tags={"skipwise/status": outcome.status.value},
     )
 
 
-def _store(context: dg.AssetExecutionContext, io_manager_key: str) -> Store:
+def _items(
+    outcome: Outcome[Any], runner: Step[Any], names: Sequence[str], label: str
+) -> dict[str, str | int]:
+    """Each output's part of the result: the element at the output's place in a tuple, or a
+    dict's entry of the output's name. A result of another shape fails the step (it stays
+    stored), on a hit as on a miss."""
+    keys = runner.result_keys(outcome)
+    if keys == list(range(len(names))):
+        return {name: index for index, name in enumerate(names)}
+    if keys is not None and set(names) <= set(keys):
+        return {name: name for name in names}
+    raise dg.Failure(
+        f"{label}: the result must be a tuple of {len(names)} or a dict with keys {list(names)}"
+        f" (one per output); result {outcome.signature[:12]} of {runner.name} is not"
+        " (it is stored)"
+    )
+
+
+def _store(context: dg.AssetExecutionContext, io_manager_key: str, label: str) -> Store:
     manager = getattr(context.resources, io_manager_key)
     if not isinstance(manager, SkipwiseIOManager):
         raise dg.DagsterInvalidDefinitionError(
-            f"{context.asset_key.to_user_string()}: resource {io_manager_key!r} must be a "
+            f"{label}: resource {io_manager_key!r} must be a "
             f"skipwise.dagster.SkipwiseIOManager (the store results live in), got "
             f"{type(manager).__name__}"
         )
     return manager.open_store()
 
 
-def _partition(context: dg.AssetExecutionContext) -> str | None:
+def _partition(context: dg.AssetExecutionContext, label: str) -> str | None:
     partitioned = context.has_partition_key or context.has_partition_key_range
-    return lineage.one_partition(context.asset_key, context.partition_keys if partitioned else [])
+    return lineage.one_partition(label, context.partition_keys if partitioned else [])
 
 
-def _upstream(context: dg.AssetExecutionContext, step: AssetStep) -> UpstreamSignatures:
-    """Upstream signatures from the instance: single, or per upstream partition."""
+def _upstream(context: dg.AssetExecutionContext, step: AssetStep, store: Store) -> UpstreamResults:
+    """Upstream results from the instance: single, or per upstream partition."""
     input_names = {key: name for name, key in context.assets_def.keys_by_input_name.items()}
     graph = context.job_def.asset_layer.asset_graph
-    signatures: dict[str, str | dict[str, str]] = {}
+    results: dict[str, Any] = {}
     for param, key in step.upstream.items():
         if graph.get(key).partitions_def is None:
-            signatures[param] = lineage.required_signature(context.instance, key)
+            results[param] = lineage.required_result(context.instance, key, store)
             continue
         parts = context.asset_partition_keys_for_input(input_names[key])
-        by_part = {p: lineage.required_signature(context.instance, key, p) for p in parts}
+        by_part = {p: lineage.required_result(context.instance, key, store, p) for p in parts}
         single = context.has_partition_key and len(by_part) == 1
-        signatures[param] = next(iter(by_part.values())) if single else by_part
-    return signatures
+        results[param] = next(iter(by_part.values())) if single else by_part
+    return results

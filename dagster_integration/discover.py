@@ -22,19 +22,25 @@ STEP = "skipwise_step"
 
 
 def asset_targets_in(module: ModuleType) -> list[Target]:
-    """One target per asset key found in ``module``, labelled with the key."""
+    """One target per result found in ``module``, labelled with its asset keys (several for
+    the outputs of one multi-asset)."""
     assets = _assets_in(module)
     if not assets:
         return []
     graph = dg.Definitions(assets=assets).resolve_asset_graph()
     steps = {key: _step(assets_def) for assets_def in assets for key in assets_def.keys}
     names = {key: _name(key, step) for key, step in steps.items()}
+    keys_of: dict[str, list[dg.AssetKey]] = {}
+    for key, name in names.items():
+        keys_of.setdefault(name, []).append(key)
     targets = []
-    for key, step in steps.items():
-        parents = sorted(graph.get(key).parent_keys, key=lambda k: k.to_user_string())
-        upstream = tuple(names[parent] for parent in parents if parent in names)
+    for name, keys in keys_of.items():
+        step = steps[keys[0]]
+        parents = {parent for key in keys for parent in graph.get(key).parent_keys}
+        ordered = sorted(parents, key=lambda k: k.to_user_string())
+        upstream = tuple(dict.fromkeys(names[p] for p in ordered if p in names))
         code = step.step.code if step is not None else None
-        targets.append(Target(names[key], code, upstream, key.to_user_string()))
+        targets.append(Target(name, code, upstream, ", ".join(k.to_user_string() for k in keys)))
     return targets
 
 

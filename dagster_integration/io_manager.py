@@ -13,11 +13,11 @@ from skipwise import open_store
 from skipwise.dagster.lineage import (
     one_partition,
     partition_name,
-    required_signature,
+    required_result,
     result_name,
 )
 from skipwise.dagster.report import outcome_metadata
-from skipwise.host import Ref, Step, Store, current_store
+from skipwise.host import Step, Store, current_store
 
 
 class SkipwiseIOManager(dg.ConfigurableIOManager):
@@ -57,9 +57,9 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
         key = _asset_key(context)
         store = self.open_store()
         if not context.has_asset_partitions:
-            return Ref(required_signature(context.instance, key), store).load()
+            return required_result(context.instance, key, store).load()
         values = {
-            partition: Ref(required_signature(context.instance, key, partition), store).load()
+            partition: required_result(context.instance, key, store, partition).load()
             for partition in context.asset_partition_keys
         }
         return next(iter(values.values())) if len(values) == 1 else values
@@ -81,4 +81,4 @@ def _asset_key(context: dg.OutputContext | dg.InputContext) -> dg.AssetKey:
 
 def _partition(context: dg.OutputContext) -> str | None:
     partitions = context.asset_partition_keys if context.has_asset_partitions else []
-    return one_partition(context.asset_key, partitions)
+    return one_partition(context.asset_key.to_user_string(), partitions)

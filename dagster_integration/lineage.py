@@ -1,8 +1,10 @@
 """Where a Dagster asset's skipwise signature lives, and the store name of its results.
 
 Every materialization skipwise records carries the signature in its metadata (for assets made
-with :func:`skipwise.dagster.asset` it is also the data version). Downstream steps read it from
-the instance: that is how upstream signatures chain without loading any data.
+with :func:`skipwise.dagster.asset` it is also the data version), and for one output of a
+:func:`skipwise.dagster.multi_asset` its item (a key or index of the stored result). Downstream
+steps read them from the instance: that is how upstream signatures chain without loading any
+data.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from skipwise.host import Ref, Store
+
 SIGNATURE = "skipwise/signature"
+ITEM = "skipwise/item"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
-def latest_signature(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
-) -> str | None:
-    """The signature of the latest materialization of ``key`` (one partition), if skipwise
+def latest_result(
+    instance: dg.DagsterInstance, key: dg.AssetKey, store: Store, partition: str | None = None
+) -> Ref | None:
+    """The result of the latest materialization of ``key`` (one partition), if skipwise
     recorded one."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(key, asset_partitions=None if partition is None else [partition]),
@@ -34,21 +39,23 @@ def latest_signature(
             f"upstream {key.to_user_string()} is partitioned, but this job does not know its "
             "partitions: include its definition in the job (materialize(..., selection=...))"
         )
-    entry = materialization.metadata.get(SIGNATURE)
-    return None if entry is None else str(entry.value)
+    entry, item = materialization.metadata.get(SIGNATURE), materialization.metadata.get(ITEM)
+    if entry is None:
+        return None
+    return Ref(str(entry.value), store, None if item is None else item.value)
 
 
-def required_signature(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
-) -> str:
-    signature = latest_signature(instance, key, partition)
-    if signature is None:
+def required_result(
+    instance: dg.DagsterInstance, key: dg.AssetKey, store: Store, partition: str | None = None
+) -> Ref:
+    result = latest_result(instance, key, store, partition)
+    if result is None:
         where = "" if partition is None else f" partition {partition!r}"
         raise dg.Failure(
             f"upstream {key.to_user_string()}{where} has no skipwise signature: materialize it "
             "first, with skipwise.dagster.asset or through a SkipwiseIOManager"
         )
-    return signature
+    return result
 
 
 def result_name(key: dg.AssetKey) -> str:
@@ -64,11 +71,12 @@ def partition_name(name: str, partition: str | None) -> str:
     return f"{name}/{_UNSAFE.sub('_', partition).lstrip('.-') or '_'}"
 
 
-def one_partition(key: dg.AssetKey, partitions: Sequence[str]) -> str | None:
-    """The partition a run signs: none, or exactly one (the multi-run backfill policy)."""
+def one_partition(label: str, partitions: Sequence[str]) -> str | None:
+    """The partition a run of ``label`` (its asset keys) signs: none, or exactly one (the
+    multi-run backfill policy)."""
     if len(partitions) > 1:
         raise dg.DagsterInvariantViolationError(
-            f"{key.to_user_string()}: skipwise signs one partition per run, got a range of "
+            f"{label}: skipwise signs one partition per run, got a range of "
             f"{len(partitions)}; use the default multi-run backfill policy"
         )
     return partitions[0] if partitions else None

@@ -23,8 +23,8 @@ CONTEXT = "context"
 
 # How ``ins`` may name an upstream asset.
 AssetKeyLike = dg.AssetKey | str | Sequence[str]
-# An upstream argument: one signature, or one per upstream partition.
-UpstreamSignatures = Mapping[str, str | Mapping[str, str]]
+# An upstream argument: one stored result, or one per upstream partition.
+UpstreamResults = Mapping[str, Ref | Mapping[str, Ref]]
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,15 @@ class AssetStep:
 
     def arguments(
         self,
-        upstream: UpstreamSignatures,
+        upstream: UpstreamResults,
         config: Mapping[str, Any],
-        store: Store,
         context: object = None,
     ) -> dict[str, Any]:
         """Keyword arguments for the function: upstream results as ``Ref``s (loaded only if
         it runs), config values, and the context."""
         kwargs: dict[str, Any] = {CONTEXT: context} if self.takes_context else {}
-        for param, signature in upstream.items():
-            if isinstance(signature, str):
-                kwargs[param] = Ref(signature, store)
-            else:
-                kwargs[param] = {part: Ref(sig, store) for part, sig in sorted(signature.items())}
+        for param, result in upstream.items():
+            kwargs[param] = result if isinstance(result, Ref) else dict(sorted(result.items()))
         kwargs.update((param, config[param]) for param in self.config if param in config)
         return kwargs
 

@@ -191,6 +191,8 @@ class ValueHasher:
                 _put(h, b"U", qualified_type_name(t))
                 _put(h, b"u", content if isinstance(content, bytes) else str(content))
                 return
+        if len(self._active) >= MAX_DEPTH:  # the containers being fed: the nesting depth
+            raise Unhashable(f"{t.__qualname__} nested more than {MAX_DEPTH} levels deep", path)
         if id(obj) in self._active:
             raise Unhashable(f"recursive {t.__qualname__}", path)
         self._active.add(id(obj))
@@ -308,7 +310,9 @@ class ValueHasher:
 
     def _key_text(self, key: object) -> str:
         """A dict key or set item as it appears in paths: deterministic in every process."""
-        if type(key) in (str, int, float, bool) or key is None:
+        if type(key) is int:
+            return _int_text(key)
+        if type(key) in (str, float, bool) or key is None:
             return repr(key)
         code = getattr(key, "__code__", None)
         name = getattr(key, "__qualname__", None) or type(key).__qualname__
@@ -324,6 +328,9 @@ def _is_module_namespace(namespace: dict) -> bool:
     return module is not None and getattr(module, "__dict__", None) is namespace
 
 
+# Deeper containers are refused (a clear error) before Python's recursion limit is reached.
+MAX_DEPTH = 100
+_DECIMAL_BITS = 14_000  # 4214 decimal digits, under the 4300 that str() of an int allows
 _PLAIN_LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes})
 
 
@@ -364,10 +371,16 @@ def _float_text(x: float) -> str:
     return x.hex()
 
 
+def _int_text(i: int) -> str:
+    """Decimal, except past what ``str`` converts (4300 digits): hex, which has no limit and
+    which no decimal text can be taken for."""
+    return str(i) if i.bit_length() <= _DECIMAL_BITS else hex(i)
+
+
 _SIMPLE: dict[type, Callable[[Any], tuple[bytes, str | bytes]]] = {
     type(None): lambda _: (b"0", b""),
     bool: lambda b: (b"b", b"1" if b else b"0"),
-    int: lambda i: (b"i", str(i)),
+    int: lambda i: (b"i", _int_text(i)),
     float: lambda f: (b"f", _float_text(f)),
     complex: lambda c: (b"c", f"{_float_text(c.real)},{_float_text(c.imag)}"),
     str: lambda s: (b"s", s),

@@ -415,6 +415,8 @@ def gc_command(
         console.print(f"  result {manifest.signature[:12]} {manifest.name} ({manifest.created_at})")
     for leftover in report.leftovers:
         console.print(f"  leftover {leftover.path}")
+    for item in report.refused:
+        console.print(f"  refused (left alone) {escape(item.why)}")
     if not dry_run:
         with _progress() as progress:
             total = len(report.drop) + len(report.leftovers)

@@ -157,7 +157,8 @@ def current_store() -> Store:
     if isinstance(configured, Store):
         return configured
     url = store_url()
-    key = _settings.signing_key or os.environ.get("SKIPWISE_SIGNING_KEY")
+    key = _settings.signing_key
+    key = os.environ.get("SKIPWISE_SIGNING_KEY") if key is None else key
     opened_for = (url, read_only(), key)
     with _lock:
         if _store is None or _store[0] != opened_for:

@@ -1,6 +1,8 @@
 """Garbage collection: which stored results to drop under a retention policy.
 
-Never removes what a name points to; a dry run (the default in the CLI) only reports.
+Never removes what a name points to, nor anything a link leads to: links and special files in
+a store are reported as refused and left to a person. A dry run (the default in the CLI) only
+reports.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from skipwise.store import Leftover, Manifest, Store
+from skipwise.store import Leftover, Manifest, Refused, Store
 from skipwise.store.base import LEFTOVER_GRACE
 
 
@@ -36,6 +38,7 @@ class Report:
     drop: list[Manifest] = field(default_factory=list)
     keep: list[Manifest] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)  # never followed nor removed
 
     @property
     def reclaimed_bytes(self) -> int:
@@ -62,6 +65,7 @@ def plan_collection(
         else:
             report.drop.append(manifest)
     report.leftovers = list(store.leftovers(policy.leftover_grace))
+    report.refused = list(store.refused())
     return report
 
 

@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from skipwise.errors import StoreError
-from skipwise.store import signing
-from skipwise.store.base import CorruptEntry, Leftover, Manifest, Pointer, validate_name
+from skipwise.store.base import (
+    CorruptEntry,
+    Leftover,
+    Manifest,
+    OutsideStore,
+    Pointer,
+    Refused,
+    validate_name,
+)
 from skipwise.store.codecs import Codec, register_codec
 from skipwise.store.filesystem import FilesystemStore
-from skipwise.store.protocol import Store
+from skipwise.store.protocol import Settings, Store
 
 __all__ = [
     "Codec",
@@ -20,7 +27,9 @@ __all__ = [
     "FilesystemStore",
     "Leftover",
     "Manifest",
+    "OutsideStore",
     "Pointer",
+    "Refused",
     "Store",
     "open_store",
     "register_codec",
@@ -43,16 +52,19 @@ def open_store(
 
     ``storage_options`` go to fsspec (e.g. ``endpoint_url``, ``key``) or to
     ``sqlalchemy.create_engine`` (plus ``schema`` on PostgreSQL). ``signing_key`` (default:
-    ``$SKIPWISE_SIGNING_KEY``) signs and verifies manifests of pickled results.
+    ``$SKIPWISE_SIGNING_KEY``) signs every manifest and refuses unsigned ones.
     """
     text = os.fspath(url)
+    if not text.strip() or text != text.strip():
+        raise StoreError(
+            f"cannot open store {text!r}: a store URL or path is not blank and has no "
+            "spaces around it"
+        )
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    options = {
-        "read_only": read_only,
-        "signing_key": signing.key_from(signing_key or os.environ.get("SKIPWISE_SIGNING_KEY")),
-    }
+    key = signing_key if signing_key is not None else os.environ.get("SKIPWISE_SIGNING_KEY")
+    options: Settings = {"read_only": read_only, "signing_key": key}
     if not scheme:
-        return FilesystemStore(str(Path(text).expanduser().resolve()), storage_options, **options)
+        return FilesystemStore(_local_path(text), storage_options, **options)
     if scheme in _FILESYSTEM_SCHEMES:
         return FilesystemStore(text, storage_options, **options)
     if scheme.partition("+")[0] in _SQL_SCHEMES:
@@ -64,3 +76,11 @@ def open_store(
         f"cannot open store {text}: unknown scheme {scheme!r} (use a path or one of "
         f"{', '.join(known)})"
     )
+
+
+def _local_path(text: str) -> str:
+    """A local store's folder, absolute, with ``~`` expanded."""
+    try:
+        return str(Path(text).expanduser().resolve())
+    except (RuntimeError, ValueError, OSError) as exc:  # ~nosuchuser, a NUL byte, a loop
+        raise StoreError(f"cannot open store {text!r}: {exc}") from None

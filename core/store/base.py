@@ -2,38 +2,61 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
 import platform
 import re
 import socket
+import typing
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from skipwise.errors import InvalidName, SkipwiseError
+from skipwise.errors import InvalidName, SkipwiseError, StoreError
 
-MANIFEST_FORMAT = 1
+# 2: the HMAC (with a key) covers every manifest; the checksum covers the codec too.
+MANIFEST_FORMAT = 2
 # A writer still busy after this long is taken to be dead; what it wrote becomes a leftover.
 LEFTOVER_GRACE = timedelta(hours=1)
+# A name segment, and an item of an entry (Manifest.data and .tree): one plain file or table
+# name, never a path.
 _NAME_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+# Names become nested folders and keys: bounded, so no path or recursion runs away.
+MAX_NAME_SEGMENTS = 32
+MAX_NAME_LENGTH = 1000
 
 
 class CorruptEntry(SkipwiseError):
     """A stored entry failed verification; it is never served."""
 
 
+class OutsideStore(StoreError):
+    """An entry or pointer reached through a link (or a FIFO, a device): skipwise never reads
+    through it, writes through it or removes it; a person has to look at it."""
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else f"{text[:limit]}...")
+
+
 def validate_name(name: str) -> str:
-    """A result name: ``/``-separated segments of letters, digits, ``_``, ``.``, ``-``."""
+    """A result name: ``/``-separated segments of letters, digits, ``_``, ``.``, ``-``; at most
+    ``MAX_NAME_SEGMENTS`` segments and ``MAX_NAME_LENGTH`` characters."""
     if not isinstance(name, str) or not name:
         raise InvalidName(f"result name must be a non-empty string, got {name!r}")
     segments = name.split("/")
+    if len(segments) > MAX_NAME_SEGMENTS or len(name) > MAX_NAME_LENGTH:
+        raise InvalidName(
+            f"result name {_shown(name)} is too long ({len(segments)} segments, {len(name)} "
+            f"characters): at most {MAX_NAME_SEGMENTS} segments and {MAX_NAME_LENGTH} characters"
+        )
     for segment in segments:
         if segment in ("", ".", "..") or not _NAME_SEGMENT.fullmatch(segment):
             raise InvalidName(
-                f"invalid result name {name!r}: use letters, digits, '_', '.', '-' in "
+                f"invalid result name {_shown(name)}: use letters, digits, '_', '.', '-' in "
                 "'/'-separated segments, with no empty, '.' or '..' segment"
             )
     return name
@@ -41,7 +64,8 @@ def validate_name(name: str) -> str:
 
 def validate_signature(signature: str) -> str:
     if not isinstance(signature, str) or not re.fullmatch(r"[0-9a-f]{64}", signature):
-        raise SkipwiseError(f"not a skipwise signature: {signature!r}")
+        shown = _shown(signature) if isinstance(signature, str) else repr(signature)
+        raise SkipwiseError(f"not a skipwise signature: {shown}")
     return signature
 
 
@@ -74,7 +98,7 @@ class Manifest:
     name: str
     codec: str
     data: str  # where the data is, relative to the entry (a file name, a table name)
-    checksum: str  # BLAKE3 of the encoded data
+    checksum: str  # BLAKE3 of the codec's name and the encoded data's BLAKE3
     size: int
     created_at: str
     producer: dict[str, Any] = field(default_factory=dict)
@@ -87,20 +111,47 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: bytes | str, where: str) -> Manifest:
+        """A manifest as stored, every field of its type and every place in it a plain name
+        inside its entry; CorruptEntry for anything else (whatever the bytes)."""
         try:
-            data = json.loads(raw)
-            manifest = cls(**data)
-        except (ValueError, TypeError) as exc:
-            raise CorruptEntry(f"unreadable manifest at {where}: {exc}") from exc
+            manifest = cls(**json.loads(raw))
+            if manifest.format == MANIFEST_FORMAT:
+                manifest._check()
+        except (ValueError, TypeError, RecursionError, SkipwiseError) as exc:
+            raise CorruptEntry(f"unreadable manifest at {where}: {exc}") from None
         if manifest.format != MANIFEST_FORMAT:
-            raise CorruptEntry(f"manifest at {where} has format {manifest.format}")
+            raise CorruptEntry(
+                f"manifest at {where} has format {manifest.format!r}, not {MANIFEST_FORMAT} "
+                "(written by another version of skipwise)"
+            )
         return manifest
 
+    def _check(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            expected = typing.get_origin(_FIELD_TYPES[item.name]) or _FIELD_TYPES[item.name]
+            if type(value) is not expected:
+                raise TypeError(f"{item.name} is a {type(value).__name__}, not {expected.__name__}")
+        validate_signature(self.signature)
+        validate_name(self.name)
+        if self.size < 0 or not re.fullmatch(r"[0-9a-f]{64}", self.checksum):
+            raise ValueError("size or checksum out of range")
+        if datetime.fromisoformat(self.created_at).tzinfo is None:
+            raise ValueError(f"created_at {self.created_at!r} has no time zone")
+        # The data and the tree are this entry's own: a plain name, never a path elsewhere.
+        if not _NAME_SEGMENT.fullmatch(self.data) or (
+            self.tree and not _NAME_SEGMENT.fullmatch(self.tree)
+        ):
+            raise ValueError(f"data {self.data!r} or tree {self.tree!r} is not a plain name")
+
     def producer_text(self) -> str:
-        context = self.producer.get("context") or {}
-        if context:
+        context = self.producer.get("context")
+        if isinstance(context, dict) and context:
             return "/".join(str(v) for v in context.values())
         return f"{self.producer.get('user', '?')}@{self.producer.get('host', '?')}"
+
+
+_FIELD_TYPES = typing.get_type_hints(Manifest)
 
 
 def unsaved_manifest(
@@ -164,3 +215,12 @@ class Leftover:
     path: str
     size: int
     modified_at: datetime
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Something in a store that skipwise never follows, reads through or removes (a link, a
+    FIFO): listings leave it out, gc reports it, a person decides."""
+
+    path: str
+    why: str

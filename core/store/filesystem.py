@@ -18,6 +18,10 @@ GCS, Azure) have no such write here: between the compare and the write, the last
 
 On object stores, existence checks for many signatures list the ``objects/<xx>/`` shards that
 hold them, concurrently, instead of asking about each signature.
+
+A local store never follows a link (or reads a FIFO) that someone put in it: files are opened
+with ``O_NOFOLLOW`` and must be regular files, listings do not enter linked folders, and no
+write, delete or sweep goes through a linked folder. ``_list_refused`` reports such items.
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
+import mmap
 import os
+import stat
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Unpack
 
@@ -37,8 +44,16 @@ from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 from skipwise import hashing
-from skipwise.errors import SkipwiseError, StoreError
-from skipwise.store.base import Leftover, Manifest, Pointer, validate_name, validate_signature
+from skipwise.errors import SkipwiseError, StoreError, has_password
+from skipwise.store.base import (
+    Leftover,
+    Manifest,
+    OutsideStore,
+    Pointer,
+    Refused,
+    validate_name,
+    validate_signature,
+)
 from skipwise.store.codecs import Codec, write_value
 from skipwise.store.primitives import Fetched, Raw
 from skipwise.store.protocol import Settings, Store
@@ -70,15 +85,21 @@ class FilesystemStore(Store[_Write]):
         **settings: Unpack[Settings],
     ):
         super().__init__(url, **settings)
+        if has_password(url):
+            raise StoreError(
+                f"cannot open store {url}: a password in the URL is not used here; pass "
+                "credentials as storage_options (key and secret) or the standard environment"
+            )
         options = dict(storage_options or {})
         # Listings cached by fsspec would hide other writers' commits: always ask the store.
         options.setdefault("use_listings_cache", False)
         try:
             self.fs, root = fsspec.core.url_to_fs(url, **options)
-        except (ImportError, ValueError, TypeError) as exc:
-            raise StoreError(f"cannot open store {url}: {exc}") from exc
-        self.root = root.rstrip("/")
-        self._local = isinstance(self.fs, LocalFileSystem)
+            self._local = isinstance(self.fs, LocalFileSystem)
+            # Locally the root is resolved once: below it, every link is refused.
+            self.root = os.path.realpath(root) if self._local else root.rstrip("/")
+        except (ImportError, ValueError, TypeError, OSError) as exc:
+            raise StoreError(f"cannot open store {url}: {exc}") from None
         self._s3 = "s3" in self.fs.protocol
 
     def __repr__(self) -> str:
@@ -116,12 +137,54 @@ class FilesystemStore(Store[_Write]):
     def _pointer_path(self, name: str) -> str:
         return f"{self.root}/names/{validate_name(name)}.json"
 
+    def _place(self, path: str) -> tuple[str, str] | None:
+        """(signature, file name or "" for the folder) of a path inside an entry, else None."""
+        prefix = f"{self.root}/objects/"
+        parts = path[len(prefix) :].split("/")
+        if not path.startswith(prefix) or len(parts) not in (2, 3) or parts[0] != parts[1][:2]:
+            return None
+        try:
+            signature = validate_signature(parts[1])
+        except SkipwiseError:
+            return None
+        return signature, parts[2] if len(parts) == 3 else ""
+
+    def _refuse_links(self, path: str) -> None:
+        """Raise OutsideStore if, below the root, ``path`` or a folder on the way to it is a
+        link (local stores; object stores have none). Checked before every write and removal."""
+        if not self._local:
+            return
+        current = self.root
+        for part in path.removeprefix(self.root).strip("/").split("/"):
+            current = f"{current}/{part}"
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                return
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise OutsideStore(f"store {self.url}: {_refusal(current, mode)}")
+
     def _read(self, path: str) -> bytes:
         """A whole object; local files skip fsspec's per-call overhead (the cache-hit path)."""
-        if self._local:
-            with open(path, "rb") as handle:
-                return handle.read()
-        return self.fs.cat_file(path)
+        if not self._local:
+            return self.fs.cat_file(path)
+        with open(self._open_file(path), "rb") as handle:
+            return handle.read()
+
+    def _open_file(self, path: str) -> int:
+        """A local file opened for reading, only if it is a regular file (not a link, not a
+        FIFO that would block): its descriptor."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise OutsideStore(f"store {self.url}: {_refusal(path, stat.S_IFLNK)}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise OutsideStore(f"store {self.url}: {_refusal(path, mode)}")
+        return fd
 
     def _read_or_none(self, path: str) -> bytes | None:
         try:
@@ -132,9 +195,28 @@ class FilesystemStore(Store[_Write]):
     def _cat_many(self, paths: list[str]) -> list[tuple[str, bytes]]:
         """Read many small files at once (concurrently on object stores); vanished ones are
         left out."""
+        if self._local:
+            read = ((path, self._read_or_none(path)) for path in sorted(paths))
+            return [(path, raw) for path, raw in read if raw is not None]
         if not paths:
             return []
         return sorted(self.fs.cat(paths, on_error="omit").items())
+
+    def _files(self, folder: str) -> list[dict[str, Any]]:
+        """Every regular file under ``folder`` (fsspec's info: name, size, a time), by name.
+        Locally a link or special file is left out and a linked folder never entered."""
+        if not self._local:
+            try:
+                found = self.fs.find(folder, detail=True)
+            except FileNotFoundError:
+                return []
+            return [found[path] for path in sorted(found)]
+        files = []
+        for item in _scan(folder):
+            if item.is_file(follow_symlinks=False):
+                info = item.stat(follow_symlinks=False)
+                files.append({"name": item.path, "size": info.st_size, "mtime": info.st_mtime})
+        return sorted(files, key=lambda info: info["name"])
 
     # --- reading ----------------------------------------------------------------------
 
@@ -161,7 +243,11 @@ class FilesystemStore(Store[_Write]):
         return self._read_or_none(self._where(signature))
 
     def _list_manifests(self) -> Iterator[tuple[str, Raw]]:
-        paths = sorted(self.fs.glob(f"{self.root}/objects/*/*/{MANIFEST}"))
+        paths = [
+            info["name"]
+            for info in self._files(f"{self.root}/objects")
+            if (self._place(info["name"]) or ("", ""))[1] == MANIFEST
+        ]
         for path, raw in self._cat_many(paths):
             yield path.rsplit("/", 2)[-2], raw
 
@@ -179,8 +265,10 @@ class FilesystemStore(Store[_Write]):
             return self._read(path)
         import pyarrow as pa
 
-        with pa.memory_map(path) as source:
-            return source.read_buffer()
+        with open(self._open_file(path), "rb") as handle:
+            if not os.fstat(handle.fileno()).st_size:
+                return b""  # an empty file cannot be mapped
+            return pa.py_buffer(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
     def _read_tree(self, manifest: Manifest) -> Raw | None:
         return self._read_or_none(self._where(manifest.signature, manifest.tree))
@@ -190,31 +278,56 @@ class FilesystemStore(Store[_Write]):
 
     def _list_pointers(self) -> Iterator[tuple[str, Raw]]:
         folder = f"{self.root}/names/"
-        paths = [p for p in self.fs.find(folder) if p.endswith(".json")]
+        paths = [f["name"] for f in self._files(folder) if f["name"].endswith(".json")]
         for path, raw in self._cat_many(paths):
             yield path.removeprefix(folder).removesuffix(".json"), raw
 
     def _list_leftovers(self) -> Iterator[Leftover]:
-        for entry in sorted(self.fs.glob(f"{self.root}/objects/*/*")):
-            try:
-                files = self.fs.ls(entry, detail=True)
-            except FileNotFoundError:
-                continue
-            names = {f["name"].rsplit("/", 1)[-1]: f for f in files}
+        entries: dict[str, dict[str, dict[str, Any]]] = {}
+        for info in self._files(f"{self.root}/objects"):
+            place = self._place(info["name"])
+            if place is not None:
+                entries.setdefault(place[0], {})[place[1]] = info
+        for signature, files in sorted(entries.items()):
             referenced: set[str] = set()
-            if MANIFEST in names:
+            if MANIFEST in files:
                 try:
-                    manifest = self._committed(entry.rsplit("/", 1)[-1])
+                    manifest = self._committed(signature)
                 except SkipwiseError:
                     continue  # unreadable entries are reported by verification, not swept
                 if manifest is None:
                     continue  # deleted meanwhile
                 referenced = {MANIFEST, manifest.data, manifest.tree}
-            for file_name, info in names.items():
+            for file_name, info in files.items():
                 if file_name not in referenced:
                     yield Leftover(
                         info["name"], int(info.get("size") or 0), _modified(self.fs, info)
                     )
+        yield from self._empty_entries(entries.keys())
+
+    def _empty_entries(self, with_files: Iterable[str]) -> Iterator[Leftover]:
+        """Local entry folders with nothing in them (a writer killed before its first file)."""
+        if not self._local:
+            return
+        for item in _scan(f"{self.root}/objects"):
+            place = self._place(item.path)
+            if (
+                place is not None
+                and not place[1]
+                and place[0] not in with_files
+                and item.is_dir(follow_symlinks=False)
+                and not os.listdir(item.path)
+            ):
+                modified = datetime.fromtimestamp(item.stat().st_mtime, UTC)
+                yield Leftover(item.path, 0, modified)
+
+    def _list_refused(self) -> Iterator[Refused]:
+        if not self._local:
+            return
+        for item in sorted(_scan(self.root), key=lambda item: item.path):
+            mode = item.stat(follow_symlinks=False).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                yield Refused(item.path, _refusal(item.path, mode))
 
     # --- writing ----------------------------------------------------------------------
 
@@ -231,10 +344,17 @@ class FilesystemStore(Store[_Write]):
 
     def _put_data(self, session: _Write, draft: Manifest, codec: Codec, value: Any) -> Manifest:
         entry = self._entry(draft.signature)
+        self._refuse_links(entry)
         data = f"data-{session.token}{codec.suffix}"
-        self.fs.makedirs(entry, exist_ok=True)
         session.files.append(f"{entry}/{data}")
-        checksum, size = self._write_data(session.files[-1], codec, value)
+        for attempt in (1, 2):
+            self.fs.makedirs(entry, exist_ok=True)
+            try:
+                checksum, size = self._write_data(session.files[-1], codec, value)
+                break
+            except FileNotFoundError:
+                if attempt == 2:  # gc may remove an empty entry folder once, not twice
+                    raise
         tree = f"tree-{session.token}.json"
         return dataclasses.replace(draft, data=data, tree=tree, checksum=checksum, size=size)
 
@@ -283,6 +403,7 @@ class FilesystemStore(Store[_Write]):
 
     def _delete_manifest(self, session: _Write, signature: str) -> bool:
         path = self._where(signature)
+        self._refuse_links(path)
         try:
             if not self._local:
                 self.fs.info(path)  # object stores delete what is not there without a word
@@ -292,6 +413,7 @@ class FilesystemStore(Store[_Write]):
         return True
 
     def _delete_data(self, session: _Write, signature: str, manifest: Manifest | None) -> None:
+        self._refuse_links(self._entry(signature))
         with contextlib.suppress(FileNotFoundError):  # another deleter got there first
             self.fs.rm(self._entry(signature), recursive=True)
 
@@ -306,8 +428,11 @@ class FilesystemStore(Store[_Write]):
                 return False
             self.fs.pipe_file(path, pointer.to_json())
             return True
+        lock = f"{self.root}/names/.lock"
+        self._refuse_links(path)
+        self._refuse_links(lock)  # the lock file is truncated when taken: never a link
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with FileLock(f"{self.root}/names/.lock", timeout=LOCK_TIMEOUT):
+        with FileLock(lock, timeout=LOCK_TIMEOUT):
             if self._read_or_none(path) != expected:
                 return False
             temporary = f"{path}.{session.token}.tmp"
@@ -336,7 +461,44 @@ class FilesystemStore(Store[_Write]):
         return True
 
     def _remove_leftover(self, leftover: Leftover) -> None:
-        self.fs.rm_file(leftover.path)
+        place = self._place(leftover.path)
+        if place is None:
+            raise StoreError(f"store {self.url}: {leftover.path} is not inside an entry")
+        self._refuse_links(leftover.path)
+        signature, file_name = place
+        if file_name:
+            self.fs.rm_file(leftover.path)
+        if self._local:  # an entry folder left empty goes too, then its shard if now empty
+            entry = self._entry(signature)
+            with contextlib.suppress(OSError):  # not empty: a writer is busy there
+                os.rmdir(entry)
+                os.rmdir(os.path.dirname(entry))
+
+
+def _scan(folder: str) -> Iterator[os.DirEntry[str]]:
+    """Everything under a local folder; links are listed, never entered (nor is ``folder`` if
+    it is one)."""
+    if os.path.islink(folder):
+        return
+    try:
+        with os.scandir(folder) as listing:
+            items = list(listing)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for item in items:
+        yield item
+        if item.is_dir(follow_symlinks=False):
+            yield from _scan(item.path)
+
+
+def _refusal(path: str, mode: int) -> str:
+    """Why ``path`` is refused, for messages and gc's report."""
+    if stat.S_ISLNK(mode):
+        return (
+            f"{path} is a link to {os.path.realpath(path)}: skipwise never follows links in a "
+            "store; remove it"
+        )
+    return f"{path} is not a regular file or folder: skipwise never reads it; remove it"
 
 
 def _write_file(path: str, data: bytes) -> None:

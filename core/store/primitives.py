@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from skipwise import hashing
-from skipwise.store.base import Leftover, Manifest, Pointer
+from skipwise.store.base import Leftover, Manifest, Pointer, Refused
 from skipwise.store.codecs import Codec
 
 W = TypeVar("W")  # a backend's write session
@@ -72,6 +72,16 @@ class Backend(ABC, Generic[W]):
     def _where(self, signature: str, item: str | None = None) -> str:
         """Where an entry's manifest is (or, given ``Manifest.data``, its data), for messages."""
         return f"{self.url} entry {signature} {item or 'manifest'}"
+
+    def _owns(self, manifest: Manifest) -> bool:
+        """Whether the data and tree a (well-formed) manifest names are its own entry's, where
+        a plain name alone does not say so (a table of the same schema as other entries')."""
+        return True
+
+    def _list_refused(self) -> Iterable[Refused]:
+        """What the storage holds that is not a plain file or folder (a link, a FIFO): the
+        other primitives never follow, read through or remove it. None where there is none."""
+        return ()
 
     # --- reading ----------------------------------------------------------------------
 

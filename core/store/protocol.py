@@ -2,15 +2,18 @@
 
 Writing a result: its data, then its signature tree, then its manifest, committed last and only
 if no other writer committed that signature first (the loser's session is undone and the
-winner's entry returned). Reading: a manifest counts only if it is for the signature asked
-about, a pickled entry only with a valid HMAC where one is required, and data only if it
-matches the manifest's checksum, all checked before anything decodes it. Listings skip and log
-what fails these checks. A name's pointer moves by compare-and-set, tried again when another
-writer moved it first, so no signature drops out of its history.
+winner's entry returned). Reading: a manifest counts only if it is well formed, for the
+signature asked about, names data inside its own entry and, where the store has a key, carries
+a valid HMAC; data only if it matches the manifest's checksum (which covers the codec), all
+checked before anything decodes it. Whatever fails is a CorruptEntry, never another error.
+Listings skip and log what fails these checks; links and special files are never followed
+(``refused`` reports them). A name's pointer moves by compare-and-set, tried again when
+another writer moved it first, so no signature drops out of its history.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -19,7 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypedDict, TypeVar, cast
 
-from skipwise.errors import SkipwiseError, StoreError
+from skipwise import hashing
+from skipwise.errors import CodecError, SkipwiseError, StoreError, redact
 from skipwise.store import signing
 from skipwise.store.base import (
     LEFTOVER_GRACE,
@@ -27,12 +31,13 @@ from skipwise.store.base import (
     Leftover,
     Manifest,
     Pointer,
+    Refused,
     draft_manifest,
     utc_now,
     validate_name,
     validate_signature,
 )
-from skipwise.store.codecs import get_codec
+from skipwise.store.codecs import Codec, get_codec
 from skipwise.store.primitives import Backend, Raw, W
 
 log = logging.getLogger("skipwise.store")
@@ -75,6 +80,12 @@ def store_operation(method: _F) -> _F:
     return cast(_F, call)
 
 
+def content_checksum(codec: str, data_checksum: str) -> str:
+    """A manifest's checksum: of the data's checksum and the codec that reads it, so that an
+    entry whose codec was changed fails its checksum like one whose data was."""
+    return hashing.digest_parts(["skipwise-content", codec, data_checksum])
+
+
 def _pointer_or_none(raw: Raw | None) -> Pointer | None:
     """A stored pointer, or None if there is none or it is torn (the next write replaces it)."""
     if raw is None:
@@ -89,22 +100,25 @@ class Settings(TypedDict, total=False):
     """What every store is opened with, whatever its backend."""
 
     read_only: bool
-    signing_key: bytes | None
+    signing_key: str | bytes | None
 
 
 class Store(Backend[W]):
     """Results by signature. Backends: local/S3/memory (fsspec) and SQL.
 
-    ``read_only`` stores serve hits and refuse writes. ``signing_key`` signs and verifies
-    the manifests of pickled results (required for pickles on ``shared`` stores).
+    ``read_only`` stores serve hits and refuse writes. ``signing_key`` signs every manifest
+    and refuses those without a valid HMAC (required for pickles on ``shared`` stores).
+    ``url`` is shown to users: its password, if any, is masked.
     """
 
     _checked: bool = False
 
-    def __init__(self, url: str, *, read_only: bool = False, signing_key: bytes | None = None):
-        self.url = url
+    def __init__(
+        self, url: str, *, read_only: bool = False, signing_key: str | bytes | None = None
+    ):
+        self.url = redact(url)
         self.read_only = read_only
-        self.signing_key = signing_key
+        self.signing_key = signing.key_from(signing_key)
 
     def _ensure_checked(self) -> None:
         if not self._checked:
@@ -122,39 +136,46 @@ class Store(Backend[W]):
         if self.read_only:
             raise StoreError(f"store {self.url} is read-only")
 
-    def _signs(self, codec: str) -> bool:
-        """Whether a manifest of ``codec`` gets an HMAC; refuses, before anything is written, a
-        pickle that a shared store could not verify."""
-        if codec != "pickle":
-            return False
-        if self.signing_key:
-            return True
-        if self.shared:
+    def _unverifiable(self, codec: str) -> bool:
+        """A pickle where anyone else may write and no key tells who wrote it."""
+        return codec == "pickle" and self.shared and not self.signing_key
+
+    def _refuse_unsigned_pickle(self, codec: str) -> None:
+        """Refuse, before anything is written, a pickle that a shared store could not verify."""
+        if self._unverifiable(codec):
             raise StoreError(
                 f"store {self.url} is shared: pickled results must be signed; set "
                 "SKIPWISE_SIGNING_KEY or configure(signing_key=...)"
             )
-        return False
-
-    def _verify(self, manifest: Manifest) -> None:
-        """Refuse a pickled entry that is unsigned or mis-signed before anything decodes it."""
-        if manifest.codec != "pickle":
-            return
-        if self.signing_key:
-            signing.verify(manifest, self.signing_key, self.url)
-        elif self.shared:
-            raise CorruptEntry(
-                f"pickled entry {manifest.signature} in shared store {self.url} cannot be "
-                "verified: no signing key is configured (SKIPWISE_SIGNING_KEY)"
-            )
 
     def _parsed(self, signature: str, raw: Raw) -> Manifest:
-        """The manifest stored for ``signature``; CorruptEntry if unreadable or another's."""
+        """The manifest stored for ``signature``; CorruptEntry if unreadable, another entry's,
+        naming data that is not its own, or (with a key) not validly signed."""
         where = self._where(signature)
         manifest = Manifest.from_json(raw, where)
         if manifest.signature != signature:
             raise CorruptEntry(f"manifest at {where} is for {manifest.signature}")
+        if not self._owns(manifest):
+            raise CorruptEntry(f"manifest at {where} names data of another entry: {manifest.data}")
+        if self.signing_key:
+            signing.verify(manifest, self.signing_key, self.url)
         return manifest
+
+    def _codec(self, manifest: Manifest) -> Codec:
+        """The codec an entry was written with, before anything is read: a pickle only where
+        it can be trusted, an unknown codec (a teammate's custom one) as a damaged entry."""
+        if self._unverifiable(manifest.codec):
+            raise CorruptEntry(
+                f"pickled entry {manifest.signature} in shared store {self.url} cannot be "
+                "verified: no signing key is configured (SKIPWISE_SIGNING_KEY)"
+            )
+        try:
+            return get_codec(manifest.codec)
+        except CodecError as exc:
+            raise CorruptEntry(
+                f"entry {manifest.signature} was written with a codec this process does not "
+                f"know ({exc}): register it with skipwise.register_codec to read it"
+            ) from None
 
     def _committed(self, signature: str, session: W | None = None) -> Manifest | None:
         validate_signature(signature)
@@ -194,15 +215,21 @@ class Store(Backend[W]):
     @store_operation
     def load(self, manifest: Manifest) -> Any:
         """The verified value; raises CorruptEntry on any mismatch."""
-        self._verify(manifest)
-        codec = get_codec(manifest.codec)
+        codec = self._codec(manifest)
         fetched = self._read_data(manifest, codec)
         where = self._where(manifest.signature, manifest.data)
         if fetched is None:
             raise CorruptEntry(f"data of {manifest.signature} is missing at {where}")
-        if (fetched.checksum, fetched.size) != (manifest.checksum, manifest.size):
+        checked = (content_checksum(codec.name, fetched.checksum), fetched.size)
+        if checked != (manifest.checksum, manifest.size):
             raise CorruptEntry(f"data of {manifest.signature} at {where} fails its checksum")
-        return fetched.decode()
+        try:
+            return fetched.decode()
+        except Exception as exc:  # data that passed its checksum, yet not this codec's
+            raise CorruptEntry(
+                f"data of {manifest.signature} at {where} cannot be read as {codec.name}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     @store_operation
     def tree(self, manifest: Manifest) -> dict[str, Any] | None:
@@ -223,6 +250,14 @@ class Store(Backend[W]):
                 yield self._parsed(signature, raw)
             except SkipwiseError as exc:
                 log.warning("store %s: skipped entry %s: %s", self.url, signature, exc)
+
+    @store_operation
+    def refused(self) -> Iterator[Refused]:
+        """Links and special files in the store, which no listing, write or removal follows;
+        each is logged. A person has to look at them (``skipwise gc`` shows them)."""
+        for item in self._list_refused():
+            log.warning("store %s: refused %s: %s", self.url, item.path, item.why)
+            yield item
 
     @store_operation
     def pointer(self, name: str) -> Pointer | None:
@@ -266,7 +301,7 @@ class Store(Backend[W]):
         self._writable()
         chosen = get_codec(codec)
         draft = draft_manifest(signature, name=name, codec=chosen.name, producer=producer)
-        signs = self._signs(chosen.name)
+        self._refuse_unsigned_pickle(chosen.name)
         try:
             with self._writing(signature) as session:
                 # First writer wins: a committed entry stays (a damaged one raises CorruptEntry:
@@ -275,8 +310,11 @@ class Store(Backend[W]):
                 if existing is not None:
                     return existing
                 manifest = self._put_data(session, draft, chosen, value)
-                if signs:
-                    manifest = signing.seal(manifest, cast(bytes, self.signing_key))
+                manifest = dataclasses.replace(
+                    manifest, checksum=content_checksum(chosen.name, manifest.checksum)
+                )
+                if self.signing_key:
+                    manifest = signing.seal(manifest, self.signing_key)
                 self._put_tree(session, manifest, json.dumps(tree))
                 if not self._commit(session, manifest, replace):
                     raise _Lost

@@ -1,8 +1,11 @@
-"""HMAC signatures for manifests of pickled results.
+"""HMAC signatures of whole manifests: what a store's signing key adds to its checksums.
 
-Loading a pickle runs code, so on a shared store a pickled entry is only trusted if its
-manifest carries an HMAC made with the team's key. The manifest holds the data's checksum,
-so signing the manifest covers the data too.
+A checksum (in every manifest) catches accidents: a truncated upload, a flipped bit, a file
+edited by hand. It cannot stop a teammate who writes a new manifest with a matching checksum.
+With a team key set, every manifest a store writes carries an HMAC of all its fields (the
+data's checksum, its codec and location, the producer), and a manifest read back without a
+valid one is refused: only a holder of the key can make an entry that is served. Loading a
+pickle runs code, so on shared stores pickles are only written and read with a key.
 """
 
 from __future__ import annotations
@@ -10,12 +13,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import re
 from typing import TYPE_CHECKING
+
+from skipwise.errors import StoreError
 
 if TYPE_CHECKING:
     from skipwise.store.base import Manifest
 
 FIELD = "hmac"
+_HEX = re.compile(r"[0-9a-f]{64}")  # what an HMAC-SHA256 looks like (compare_digest wants ASCII)
+# A shorter key is refused: it is a typo or a placeholder, not a team secret.
+MIN_KEY_BYTES = 16
 
 
 def _mac(manifest: Manifest, key: bytes) -> str:
@@ -35,16 +44,25 @@ def verify(manifest: Manifest, key: bytes, store_url: str) -> None:
 
     given = manifest.extra.get(FIELD)
     if not isinstance(given, str):
-        raise CorruptEntry(f"pickled entry {manifest.signature} in {store_url} is not signed")
-    if not hmac.compare_digest(given, _mac(manifest, key)):
+        raise CorruptEntry(f"entry {manifest.signature} in {store_url} is not signed")
+    if not (_HEX.fullmatch(given) and hmac.compare_digest(given, _mac(manifest, key))):
         raise CorruptEntry(
-            f"pickled entry {manifest.signature} in {store_url} has a wrong signature "
+            f"entry {manifest.signature} in {store_url} has a wrong signature "
             "(written with another key, or altered)"
         )
 
 
 def key_from(value: str | bytes | None) -> bytes | None:
-    """A signing key from configuration text (empty means none)."""
-    if not value:
+    """A signing key from configuration (None: no key). An empty or short key is an error,
+    never silently "no key"."""
+    if value is None:
         return None
-    return value.encode() if isinstance(value, str) else bytes(value)
+    key = value.encode() if isinstance(value, str) else bytes(value)
+    if len(key.strip()) < MIN_KEY_BYTES:
+        what = "empty" if not key.strip() else f"{len(key)} bytes long"
+        raise StoreError(
+            f"the signing key (SKIPWISE_SIGNING_KEY or signing_key=) is {what}: use at least "
+            f"{MIN_KEY_BYTES} bytes (e.g. `python -c 'import secrets; print(secrets.token_hex())'`)"
+            ", or unset it for no key"
+        )
+    return key

@@ -76,9 +76,11 @@ class SQLStore(Store[_Write]):
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"cannot open store {url}: {exc}") from None
+        except ValueError as exc:  # the one thing SQLAlchemy converts: the port
+            raise StoreError(f"cannot open store {url}: the port is not a number ({exc})") from None
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        super().__init__(parsed.render_as_string(hide_password=True), **settings)
+        super().__init__(parsed.render_as_string(hide_password=False), **settings)
         self.postgres = parsed.get_backend_name() == "postgresql"
         # ?schema=NAME picks the PostgreSQL schema; it is ours, not a connection parameter.
         schema = parsed.query.get("schema", "skipwise" if self.postgres else None)
@@ -121,10 +123,6 @@ class SQLStore(Store[_Write]):
     def __repr__(self) -> str:
         return f"SQLStore({self.url!r})"
 
-    @property
-    def shared(self) -> bool:
-        return self.postgres
-
     # --- connections ------------------------------------------------------------------
 
     def _db(self) -> sa.Engine:
@@ -136,6 +134,8 @@ class SQLStore(Store[_Write]):
 
     def _create_engine(self) -> sa.Engine:
         options = dict(self._engine_options)
+        # A connection the server dropped (restart, network cut) is replaced, not reused.
+        options.setdefault("pool_pre_ping", True)
         if not self.postgres:
             options.setdefault("connect_args", {}).setdefault("timeout", 60)
         try:
@@ -159,20 +159,25 @@ class SQLStore(Store[_Write]):
             yield conn
 
     def _check(self) -> None:
-        if self.read_only:
-            with self._db().connect() as conn:
-                if not sa.inspect(conn).has_table(self._manifests.name, self.schema):
-                    raise StoreError(f"store {self.url} has no skipwise tables (read-only)")
+        """Create the tables if missing: a database that only lets us read (a replica, a
+        read-only role or file) still serves what it has."""
+        with self._db().connect() as conn:
+            present = set(sa.inspect(conn).get_table_names(self.schema))
+        if present >= {table.name for table in self._meta.sorted_tables}:
             return
+        if self.read_only:
+            raise StoreError(f"store {self.url} has no skipwise tables (read-only)")
         with self._transaction(lock="setup") as conn:
             if self.schema:
                 conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
             self._meta.create_all(conn)
 
     def _transport_error(self, exc: Exception) -> str | None:
-        if isinstance(exc, sa.exc.DBAPIError):
-            cause = str(exc.orig or exc).strip().splitlines()[0]
-            return f"{type(exc.orig or exc).__name__}: {cause}"
+        # The driver's own errors too: bulk COPY talks to psycopg directly.
+        error = (exc.orig or exc) if isinstance(exc, sa.exc.DBAPIError) else exc
+        if isinstance(error, sa.exc.DBAPIError | self._db().dialect.loaded_dbapi.Error):
+            cause = str(error).strip().splitlines()[0]
+            return f"{type(error).__name__}: {cause}"
         return super()._transport_error(exc)
 
     # --- reading ----------------------------------------------------------------------
@@ -181,6 +186,16 @@ class SQLStore(Store[_Write]):
         if item is None:
             return f"{self.url} manifest {signature}"
         return f"{self.url} blob {signature}" if item == BLOB else f"{self.url} table {item}"
+
+    def _owns(self, manifest: Manifest) -> bool:
+        # A blob is found by signature; a table's name ends with its entry's signature.
+        return manifest.tree == TREE and (
+            manifest.data == BLOB
+            or (
+                bool(frames.TABLE_NAME.fullmatch(manifest.data))
+                and manifest.data.endswith(f"_{manifest.signature[:16]}")
+            )
+        )
 
     def _scalar(self, query: sa.Select[Any], session: _Write | None = None) -> Any:
         """One value, read in the write session if there is one."""
@@ -228,13 +243,17 @@ class SQLStore(Store[_Write]):
             schema = frames.schema_from_text(manifest.extra["schema"])
         except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
             raise CorruptEntry(f"manifest of {manifest.signature} has no usable schema") from exc
-        if not sa.inspect(conn).has_table(manifest.data, self.schema):
+        where = self._where(manifest.signature, manifest.data)
+        try:
+            columns = sa.inspect(conn).get_columns(manifest.data, self.schema)
+        except sa.exc.NoSuchTableError:
             return None
         table = frames.sql_table(manifest.data, schema, self.schema, self.postgres)
+        if [c["name"] for c in columns] != [c.name for c in table.columns]:
+            raise CorruptEntry(f"data of {manifest.signature} at {where}: its columns changed")
         try:
             data = frames.read(conn, table, schema)
-        except (pa.ArrowException, ValueError) as exc:
-            where = self._where(manifest.signature, manifest.data)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
             raise CorruptEntry(f"data of {manifest.signature} at {where} is unreadable") from exc
         checksum, size = frames.digest(data)
         return Fetched(checksum, size, lambda: frames.to_frame(data, schema))

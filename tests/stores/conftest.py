@@ -81,3 +81,9 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
         return f"s3://{new_bucket(endpoint)}/cache"
     database = request.getfixturevalue("pg_database")
     return f"{database}?schema=t_{uuid.uuid4().hex[:12]}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: long fault-injection loops (CI runs them; -m 'not slow' skips them)"
+    )

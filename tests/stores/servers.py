@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -47,3 +48,76 @@ def moto_server(**env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Proxy:
+    """A TCP proxy on 127.0.0.1 in front of ``target`` (host, port), for cutting connections
+    the way a network does. While ``cut_after(up=..., down=...)`` is set, every connection is
+    dropped (both sides closed) once that many bytes went to the server (up) or back (down).
+    Used as a context manager; each connection runs in two daemon threads."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.limits: dict[str, int | None] = {"up": None, "down": None}
+        self.cuts = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def cut_after(self, *, up: int | None = None, down: int | None = None) -> None:
+        self.limits = {"up": up, "down": down}
+
+    def heal(self) -> None:
+        self.limits = {"up": None, "down": None}
+
+    def __enter__(self) -> Proxy:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        with self._lock:
+            for sock in self._open:
+                _close(sock)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._open.update((client, server))
+            pair = (client, server)
+            threading.Thread(target=self._pump, args=(*pair, "up", pair), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, "down", pair), daemon=True
+            ).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, way: str, pair: tuple) -> None:
+        sent = 0
+        try:
+            while chunk := source.recv(65536):
+                limit = self.limits[way]
+                if limit is not None and sent + len(chunk) > limit:
+                    sink.sendall(chunk[: max(limit - sent, 0)])
+                    self.cuts += 1
+                    break
+                sink.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        for sock in pair:
+            _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

@@ -410,11 +410,11 @@ def test_read_only_store_refuses_every_write(reopen: Callable[..., Store[Any]]) 
 
 
 def test_pickles_are_sealed_and_verified(reopen: Callable[..., Store[Any]]) -> None:
-    signed = reopen(signing_key=b"team key")
+    signed = reopen(signing_key=b"team key, 16+ bytes")
     manifest = save(signed, A, {1, 2}, codec="pickle")
     assert len(manifest.extra["hmac"]) == 64
     assert signed.load(signed.manifest(A)) == {1, 2}
-    other_key = reopen(signing_key=b"another key")
+    other_key = reopen(signing_key=b"another key, 16+ bytes")
     with pytest.raises(CorruptEntry, match="wrong signature"):
         other_key.load(other_key.manifest(A))
     keyless = reopen()

@@ -15,7 +15,7 @@ from skipwise.engine import Ref
 from skipwise.store import CorruptEntry, open_store
 from tests.stores.damage import rewrite_manifest
 
-SHARED = {"s3", "postgresql"}
+SHARED = {"s3", "sqlite", "postgresql"}
 
 
 class Token:
@@ -47,7 +47,7 @@ def token(value: int) -> Token:
 def test_pickle_needs_opt_in(
     store_url: str, monkeypatch: pytest.MonkeyPatch, unpickled: list[bytes]
 ) -> None:
-    monkeypatch.setenv("SKIPWISE_SIGNING_KEY", "team secret")
+    monkeypatch.setenv("SKIPWISE_SIGNING_KEY", "team secret, 16+ bytes")
     configure(store=store_url)
     stored = token.run(1)
     assert stored.manifest.codec == "pickle"
@@ -70,14 +70,14 @@ def test_shared_store_requires_signed_pickles(
     else:
         assert "hmac" not in token.run(2).manifest.extra  # trusted local store, no key
 
-    configure(signing_key="team secret")
+    configure(signing_key="team secret, 16+ bytes")
     signed = token.run(3)
     assert len(signed.manifest.extra["hmac"]) == 64
     assert token.run(3).status == "reused"
 
     # Another key: the entry is refused, recomputed, and replaced by one signed with this key.
     unpickled.clear()
-    configure(signing_key="another key")
+    configure(signing_key="another key, 16+ bytes")
     with pytest.warns(SkipwiseWarning, match="wrong signature"):
         assert token.run(3).status == "computed"
     assert unpickled == []
@@ -88,7 +88,7 @@ def test_shared_store_requires_signed_pickles(
 def test_tampered_pickle_manifest_is_refused(
     store_url: str, tamper: str, unpickled: list[bytes]
 ) -> None:
-    configure(store=store_url, signing_key="team secret", allow_pickle=True)
+    configure(store=store_url, signing_key="team secret, 16+ bytes", allow_pickle=True)
     entry = token.run(4)
     store = current_store()
     body = json.loads(entry.manifest.to_json())

@@ -50,3 +50,27 @@ def hang_before_commit(url: str, writing: Any, n: int) -> None:
 
     type(store)._commit = hang  # type: ignore[method-assign]  # this process only
     table(n)
+
+
+@skipwise.cached(name="stores.rows")
+def rows(n: int) -> pd.DataFrame:
+    return frame(n)
+
+
+def expected(kind: str, n: int) -> Any:
+    return frame(n) if kind == "rows" else {"n": n, "squares": [i * i for i in range(n)]}
+
+
+def same(kind: str, value: Any, n: int) -> bool:
+    wanted = expected(kind, n)
+    return bool(value.equals(wanted)) if kind == "rows" else value == wanted
+
+
+def write_until_killed(url: str, ready: Any, sizes: list[int]) -> None:
+    """Store ``rows(n)`` and ``numbers(n)`` for each n, as fast as it can, until killed."""
+    skipwise.configure(store=url)
+    config.current_store().exists("00" * 32)  # connected: from here on it only writes
+    ready.set()
+    for n in sizes:
+        rows(n)
+        numbers(n)

@@ -1,12 +1,13 @@
 """Faults on the real services: a connection cut mid-write and mid-read (S3, PostgreSQL), a full
-disk (local, SQLite, PostgreSQL), a store that cannot be written (local, SQLite, PostgreSQL) and
-writers killed at random points (every backend). Afterwards every read gives a miss or the right
+disk (local, SQLite, PostgreSQL), a store that cannot be written (every backend) and writers
+killed at random points (every backend). Afterwards every read gives a miss or the right
 value, nothing partial is ever served, and gc cleans every leftover.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import random
@@ -29,7 +30,7 @@ from skipwise.gc import Policy, collect, plan_collection
 from skipwise.store import Store, open_store
 from tests.stores import workers
 from tests.stores.conftest import PG_ADMIN, new_bucket
-from tests.stores.servers import Proxy
+from tests.stores.servers import Proxy, moto_server
 
 A, B = "a1" * 32, "b2" * 32
 BIG = bytes(range(256)) * 8192  # 2 MiB
@@ -173,25 +174,63 @@ def test_full_disk(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
 # --- the store that cannot be written --------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["local", "sqlite", "postgresql"])
+@pytest.fixture(scope="module")
+def s3_credentials() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    """A moto server that checks credentials: a bucket, and the options of a user who may do
+    anything and of one who may not put or delete objects."""
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    no_writes = {"Effect": "Deny", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="3") as endpoint:
+        options = {"endpoint_url": endpoint, "key": "testing", "secret": "testing"}
+        users: list[dict[str, str]] = []
+        for user, statements in (("writer", [everything]), ("reader", [everything, no_writes])):
+            iam = client("iam", options if not users else users[0])
+            iam.create_user(UserName=user)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+            iam.put_user_policy(UserName=user, PolicyName="store", PolicyDocument=policy)
+            users.append({**options, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]})
+        client("s3", users[0]).create_bucket(Bucket="read-only-store")
+        yield "s3://read-only-store/cache", users[0], {**users[1], **S3_NO_RETRIES}
+
+
+def client(service: str, options: dict[str, Any]) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["key"],
+        aws_secret_access_key=options["secret"],
+        region_name="us-east-1",
+    )
+
+
+@pytest.mark.parametrize("backend", ["local", "s3", "sqlite", "postgresql"])
 def test_store_that_cannot_be_written(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """A read-only disk (a remounted tmpfs), a PostgreSQL session in read-only transactions,
+    S3 credentials that may not put objects."""
+    writable_options = locked_options = {}
     if backend == "postgresql":
         writable = f"{request.getfixturevalue('pg_database')}?schema=ro_{uuid.uuid4().hex[:8]}"
         locked = f"{writable}&options=-c%20default_transaction_read_only%3Don"
+    elif backend == "s3":
+        writable, writable_options, locked_options = request.getfixturevalue("s3_credentials")
+        writable = locked = f"{writable}/{uuid.uuid4().hex[:8]}"
     else:
         disk = request.getfixturevalue("small_tmpfs")
         writable = str(disk / "store") if backend == "local" else f"sqlite:///{disk}/store.db"
         locked = writable
-    configure(store=writable)
+    configure(store=writable, storage_options=writable_options)
     stored = workers.numbers.run(3)
     if backend == "sqlite":
         current_store()._db().dispose()  # no file open for writing: the disk can go read-only
-    if backend != "postgresql":
+    if backend in ("local", "sqlite"):
         read_only(tmp_path / "small")
 
-    configure(store=locked)
+    configure(store=locked, storage_options=locked_options)
     if backend == "sqlite":
         # SQLite cannot open a WAL database on a read-only disk at all: the store is unusable,
         # and says so, naming itself and the cause.
@@ -200,7 +239,7 @@ def test_store_that_cannot_be_written(
     else:
         assert workers.numbers.run(3).value == stored.value  # a hit is served
         assert current_store().load(stored.manifest) == stored.value
-        with pytest.raises(StoreError, match=r"[Rr]ead-?only"):
+        with pytest.raises(StoreError, match=r"[Rr]ead-?only|access denied"):
             workers.numbers(4)  # a miss cannot be stored: said, not a raw error
     configure(on_store_error="compute")
     with pytest.warns(SkipwiseWarning, match="computing without caching"):

@@ -304,7 +304,9 @@ def list_command(store: StoreOption = None) -> None:
             f"no skipwise store at {the_store.url} ({_store_origin(store)}): "
             "nothing has been stored there"
         )
-    table = Table(title=f"skipwise store: {the_store.url}", caption=_store_origin(store))
+    # The store on a line of its own: a table title would wrap a long path.
+    console.print(f"skipwise store: {the_store.url}", markup=False, highlight=False, soft_wrap=True)
+    table = Table(caption=_store_origin(store))
     for column in ("name", "signature", "created", "codec", "size", "by"):
         table.add_column(column)
     for pointer in pointers:

@@ -349,13 +349,9 @@ def show(
 
 
 def _find_manifest(store: Store, text: str) -> Manifest:
-    if re.fullmatch(r"[0-9a-f]{64}", text):
-        manifest = store.manifest(text)
-    elif re.fullmatch(r"[0-9a-f]{4,63}", text):
-        matches = [m for m in store.manifests() if m.signature.startswith(text)]
-        if len(matches) > 1:
-            raise SkipwiseError(f"{text!r} matches {len(matches)} signatures; give more digits")
-        manifest = matches[0] if matches else None
+    by_signature = gc.entries_by_signature(store, text)
+    if by_signature is not None:
+        manifest = by_signature[0] if by_signature else None
     else:
         pointer = store.pointer(text)
         manifest = store.manifest(pointer.signature) if pointer else None
@@ -394,37 +390,67 @@ def gc_command(
         str,
         typer.Option(help="Leave uncommitted files younger than this (a writer may be busy)."),
     ] = "1h",
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Also read every entry's data: what fails its checksum goes too."
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run/--delete", help="Only report (default), or delete.")
     ] = True,
 ) -> None:
-    """Remove old results and crashed writers' leftovers; never what a name points to."""
+    """Remove old results and crashed writers' leftovers; never what a name points to,
+    unless ``--verify`` finds it damaged (it would only ever be recomputed)."""
     the_store = _store(store)
     policy = gc.Policy(
         keep_latest=keep_latest,
         older_than=_duration(older_than, "--older-than"),
         leftover_grace=_duration(leftover_grace, "--leftover-grace"),
+        verify=verify,
     )
     with _progress() as progress:
         task = progress.add_task("scanning", total=None)
         report = gc.plan_collection(the_store, policy, lambda: progress.advance(task))
     verb = "would remove" if dry_run else "removing"
     console.print(
-        f"{verb} {len(report.drop)} result(s) and {len(report.leftovers)} leftover file(s), "
+        f"{verb} {len(report.drop) + len(report.damaged)} result(s) and {len(report.leftovers)} leftover file(s), "
         f"{_size(report.reclaimed_bytes)}; keeping {len(report.keep)} result(s)"
     )
     for manifest in report.drop:
         console.print(f"  result {manifest.signature[:12]} {manifest.name} ({manifest.created_at})")
+    for manifest in report.damaged:
+        console.print(f"  damaged {manifest.signature[:12]} {manifest.name}: fails its checksum")
     for leftover in report.leftovers:
         console.print(f"  leftover {leftover.path}")
     for item in report.refused:
         console.print(f"  refused (left alone) {escape(item.why)}")
     if not dry_run:
         with _progress() as progress:
-            total = len(report.drop) + len(report.leftovers)
+            total = len(report.drop) + len(report.damaged) + len(report.leftovers)
             task = progress.add_task("removing", total=total)
             gc.collect(the_store, report, lambda: progress.advance(task))
         console.print("done")
+
+
+@app.command("rm")
+def rm_command(
+    target: Annotated[
+        str, typer.Argument(help="A signature (or a unique prefix), or a result name.")
+    ],
+    store: StoreOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
+) -> None:
+    """Remove stored results: one by signature, or every result of a name. The next run
+    recomputes them; what consumed them reruns only if the new output differs."""
+    the_store = _store(store)
+    doomed = gc.removal(the_store, target)
+    verb = "would remove" if dry_run else "removing"
+    console.print(f"{verb} {len(doomed)} result(s) from {the_store.url}", markup=False)
+    for manifest in doomed:
+        console.print(f"  result {manifest.signature[:12]} {manifest.name} ({manifest.created_at})")
+        if not dry_run:
+            the_store.delete(manifest.signature)
 
 
 def _size(n: int) -> str:

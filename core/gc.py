@@ -7,12 +7,16 @@ reports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from skipwise.store import Leftover, Manifest, Refused, Store
+from skipwise.errors import SkipwiseError
+from skipwise.store import CorruptEntry, Leftover, Manifest, Refused, Store
 from skipwise.store.base import LEFTOVER_GRACE
+
+_SIGNATURE_PREFIX = re.compile(r"[0-9a-f]{4,64}")
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class Policy:
     older_than: timedelta | None = None  # drop results created longer ago than this
     # Uncommitted files younger than this may belong to a writer that is still busy.
     leftover_grace: timedelta = LEFTOVER_GRACE
+    verify: bool = False  # read every kept entry's data: what fails its checksum is dropped
 
     def __post_init__(self) -> None:
         if self.keep_latest is not None and self.keep_latest < 1:
@@ -39,10 +44,12 @@ class Report:
     keep: list[Manifest] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)  # never followed nor removed
+    damaged: list[Manifest] = field(default_factory=list)  # failed verification: dropped
 
     @property
     def reclaimed_bytes(self) -> int:
-        return sum(m.size for m in self.drop) + sum(lo.size for lo in self.leftovers)
+        dropped = (*self.drop, *self.damaged)
+        return sum(m.size for m in dropped) + sum(lo.size for lo in self.leftovers)
 
 
 def plan_collection(
@@ -60,13 +67,46 @@ def plan_collection(
     for manifest in store.manifests():
         if progress:
             progress()
-        if manifest.signature in pinned or _wanted(manifest, policy, retained, now):
-            report.keep.append(manifest)
-        else:
+        if not (manifest.signature in pinned or _wanted(manifest, policy, retained, now)):
             report.drop.append(manifest)
+        elif policy.verify and _damaged(store, manifest):
+            report.damaged.append(manifest)  # even if a name points to it: it is useless
+        else:
+            report.keep.append(manifest)
     report.leftovers = list(store.leftovers(policy.leftover_grace))
     report.refused = list(store.refused())
     return report
+
+
+def _damaged(store: Store, manifest: Manifest) -> bool:
+    try:
+        store.verify(manifest)
+    except CorruptEntry:
+        return True
+    return False
+
+
+def entries_by_signature(store: Store, text: str) -> list[Manifest] | None:
+    """The entry a signature or a unique prefix of one (4+ hex digits) names; None when
+    ``text`` is no signature."""
+    if not _SIGNATURE_PREFIX.fullmatch(text):
+        return None
+    if len(text) == 64:
+        manifest = store.manifest(text)
+        return [manifest] if manifest else []
+    matches = [m for m in store.manifests() if m.signature.startswith(text)]
+    if len(matches) > 1:
+        raise SkipwiseError(f"{text!r} matches {len(matches)} signatures; give more digits")
+    return matches
+
+
+def removal(store: Store, text: str) -> list[Manifest]:
+    """What ``skipwise rm TEXT`` removes: the entry a signature (or unique prefix) names,
+    else every result stored under the name ``text``."""
+    found = entries_by_signature(store, text) or [m for m in store.manifests() if m.name == text]
+    if not found:
+        raise SkipwiseError(f"nothing stored for {text!r} in {store.url}")
+    return found
 
 
 def _wanted(manifest: Manifest, policy: Policy, retained: set[str], now: datetime) -> bool:
@@ -83,7 +123,7 @@ def _wanted(manifest: Manifest, policy: Policy, retained: set[str], now: datetim
 
 def collect(store: Store, report: Report, progress: Callable[[], None] | None = None) -> None:
     """Remove what ``report`` says to drop, manifests first (readers then see a clean miss)."""
-    for manifest in report.drop:
+    for manifest in (*report.drop, *report.damaged):
         store.delete(manifest.signature)
         if progress:
             progress()

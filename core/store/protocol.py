@@ -38,7 +38,7 @@ from skipwise.store.base import (
     validate_signature,
 )
 from skipwise.store.codecs import Codec, get_codec
-from skipwise.store.primitives import Backend, Raw, W
+from skipwise.store.primitives import Backend, Fetched, Raw, W
 
 log = logging.getLogger("skipwise.store")
 
@@ -215,6 +215,23 @@ class Store(Backend[W]):
     @store_operation
     def load(self, manifest: Manifest) -> Any:
         """The verified value; raises CorruptEntry on any mismatch."""
+        codec, fetched = self._checked_data(manifest)
+        where = self._where(manifest.signature, manifest.data)
+        try:
+            return fetched.decode()
+        except Exception as exc:  # data that passed its checksum, yet not this codec's
+            raise CorruptEntry(
+                f"data of {manifest.signature} at {where} cannot be read as {codec.name}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    @store_operation
+    def verify(self, manifest: Manifest) -> None:
+        """Raise CorruptEntry unless the entry's data is there and matches its checksum;
+        nothing is decoded (``skipwise gc --verify``)."""
+        self._checked_data(manifest)
+
+    def _checked_data(self, manifest: Manifest) -> tuple[Codec, Fetched]:
         codec = self._codec(manifest)
         fetched = self._read_data(manifest, codec)
         where = self._where(manifest.signature, manifest.data)
@@ -223,13 +240,7 @@ class Store(Backend[W]):
         checked = (content_checksum(codec.name, fetched.checksum), fetched.size)
         if checked != (manifest.checksum, manifest.size):
             raise CorruptEntry(f"data of {manifest.signature} at {where} fails its checksum")
-        try:
-            return fetched.decode()
-        except Exception as exc:  # data that passed its checksum, yet not this codec's
-            raise CorruptEntry(
-                f"data of {manifest.signature} at {where} cannot be read as {codec.name}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        return codec, fetched
 
     @store_operation
     def tree(self, manifest: Manifest) -> dict[str, Any] | None:

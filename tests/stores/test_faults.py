@@ -63,6 +63,8 @@ def small_disk(path: Path, size: str, *options: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=True)
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
 def read_only(path: Path) -> None:

@@ -41,7 +41,7 @@ class Target:
 class PlanItem:
     name: str
     label: str
-    status: Status  # REUSE, RERUN_CODE, RERUN_UPSTREAM, NEW or UNMANAGED
+    status: Status  # REUSE, RERUN_* (why it reruns), NEW or UNMANAGED
     cause: str
     upstream: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
@@ -201,7 +201,11 @@ def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> se
             item.status = Status.RERUN_CODE
         elif "upstream" in kinds:
             item.status = Status.RERUN_UPSTREAM
-        else:  # no earlier result, or arguments never signed before
+        elif kinds & {"argument", "extra"}:
+            item.status = Status.RERUN_INPUT
+        elif missed.reason == Reason.FORCED:
+            item.status = Status.RERUN_FORCED
+        else:  # no earlier result under this name
             item.status = Status.NEW
         item.cause, item.changes = missed.reason, list(missed.changes)
     return {sig for d in calls for sig in d.tree.upstream()}

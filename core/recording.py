@@ -80,7 +80,7 @@ def record(step: Step[Any], tree: SignatureTree) -> Outcome[Any] | None:
         calls.calls[key] = step.resolve(tree)
     decision = calls.calls[key]
     manifest = decision.manifest or unsaved_manifest(tree.signature, step.name, "", {})
-    value = Planned(tree.signature, decision.store, step.name)
+    value = Planned(tree.signature, decision.store, name=step.name)
     return Outcome(
         value,
         tree.signature,

@@ -30,6 +30,8 @@ class Status(StrEnum):
     REUSE = "reuse"
     RERUN_CODE = "rerun-code"
     RERUN_UPSTREAM = "rerun-upstream"
+    RERUN_INPUT = "rerun-input"  # a recorded call's arguments (or host facts) changed
+    RERUN_FORCED = "rerun-forced"
     NEW = "new"
     UNMANAGED = "unmanaged"
     # A part of a signature tree compared with the previous result.
@@ -43,7 +45,7 @@ class Status(StrEnum):
     @property
     def runs(self) -> bool:
         """Whether the body runs (did run, or will): what ``plan --check`` and reruns count."""
-        return self in (Status.COMPUTED, Status.RERUN_CODE, Status.RERUN_UPSTREAM, Status.NEW)
+        return self in _RUNS
 
     @classmethod
     def of(cls, value: str) -> Status:
@@ -63,11 +65,25 @@ _STYLES: dict[Status, Style] = {
     Status.RERUN_UPSTREAM: Style(
         "#fef7e0", "#e37400", "reruns unless its upstream's output is unchanged", "rerun"
     ),
+    Status.RERUN_INPUT: Style("#fce8e6", "#d93025", "will rerun: arguments changed", "rerun"),
+    Status.RERUN_FORCED: Style("#fce8e6", "#d93025", "will rerun: forced", "rerun"),
     Status.NEW: Style("#e8f0fe", "#1a73e8", "new: never stored", "new"),
     Status.CHANGED: Style("#fce8e6", "#d93025", "changed", "changed"),
     Status.UNCHANGED: Style("#f1f3f4", "#5f6368", "unchanged", "unchanged"),
     Status.UNMANAGED: Style("#ffffff", "#9aa0a6", "not managed by skipwise", "not managed"),
 }
+
+
+_RUNS = frozenset(
+    {
+        Status.COMPUTED,
+        Status.RERUN_CODE,
+        Status.RERUN_UPSTREAM,
+        Status.RERUN_INPUT,
+        Status.RERUN_FORCED,
+        Status.NEW,
+    }
+)
 
 
 class Reason:

@@ -142,6 +142,8 @@ def test_one_status_vocabulary() -> None:
         Status.NEW,
         Status.RERUN_CODE,
         Status.RERUN_UPSTREAM,
+        Status.RERUN_INPUT,
+        Status.RERUN_FORCED,
     }
 
 

@@ -118,3 +118,17 @@ def test_a_recorded_call_runs_nothing_and_signs_its_downstream_by_lineage(
     assert ran == ["first"] and store_files(isolated_store) == before
     # The real run signs the downstream call exactly as the recorded one was signed.
     assert recorded.by_name()["records.second"][0].tree.signature == second.signature(values)
+
+
+def test_changed_arguments_and_forcing_have_their_own_status(tmp_path: Path) -> None:
+    example = readme_example(tmp_path)
+    store = tmp_path / "store"
+    run(tmp_path, store, sys.executable, "api.py")
+    example.write_text(
+        example.read_text().replace('"fare": [10.0, 0.0, 7.5]', '"fare": [11.0, 0.0, 7.5]')
+    )
+    assert plan(tmp_path, store)["api.clean"] == ("rerun-input", "argument 'trips' changed")
+    plan_forced = ("env", "SKIPWISE_FORCE=api.summary", *SKIPWISE, "plan", "api.py", "-f", "json")
+    forced = run(tmp_path, store, *plan_forced)
+    statuses = {i["name"]: i["status"] for i in json.loads(forced.stdout)["items"]}
+    assert statuses["api.summary"] == "rerun-forced"

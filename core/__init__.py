@@ -16,12 +16,20 @@ except PackageNotFoundError:  # running from a checkout that is not installed
 from skipwise.cached import Cached, cached, signature
 from skipwise.config import configure
 from skipwise.engine import Outcome, Ref
-from skipwise.errors import CodecError, InvalidName, SkipwiseError, SkipwiseWarning, StoreError
+from skipwise.errors import (
+    ArgumentError,
+    CodecError,
+    InvalidName,
+    SkipwiseError,
+    SkipwiseWarning,
+    StoreError,
+)
 from skipwise.status import Status
 from skipwise.store import open_store, register_codec
 from skipwise.values import File, register_hasher
 
 __all__ = [
+    "ArgumentError",
     "Cached",
     "CodecError",
     "File",

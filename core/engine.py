@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from skipwise import config
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
-from skipwise.errors import SkipwiseError, SkipwiseWarning
+from skipwise.errors import ArgumentError, SkipwiseError, SkipwiseWarning
 from skipwise.status import Status
 from skipwise.store import CorruptEntry, Manifest, Store
 from skipwise.tree import ArgumentRecord, Change, SignatureTree
@@ -250,10 +250,16 @@ def argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
         digest = hasher.digest(value, param)
     except Unhashable as exc:
         where = "" if exc.path == param else f" (at {exc.path})"
-        raise TypeError(
-            f"{owner}: cannot hash argument {param!r} of type {exc.type_name}{where}. "
-            "Register a content hasher with skipwise.register_hasher(TYPE, fn), pass files as "
-            f"skipwise.File(path), or leave it out of the signature with ignore=[{param!r}]"
+        leave_out = f"leave it out of the signature with ignore=[{param!r}]"
+        if " " in exc.type_name:  # a shape (too deep, recursive), not a type to teach
+            advice = f"Pass a flatter value, or {leave_out}"
+        else:
+            advice = (
+                "Register a content hasher with skipwise.register_hasher(TYPE, fn), pass files "
+                f"as skipwise.File(path), or {leave_out}"
+            )
+        raise ArgumentError(
+            f"{owner}: cannot hash argument {param!r} of type {exc.type_name}{where}. {advice}"
         ) from None
     return ArgumentRecord(qualified_type_name(type(value)), digest, tuple(upstream))
 

@@ -42,6 +42,11 @@ class StoreError(SkipwiseError):
     """A store could not be reached or used; the message names the store URL and the cause."""
 
 
+class ArgumentError(SkipwiseError, TypeError):
+    """An argument skipwise cannot sign; the message names the function, the argument and
+    where inside it the problem is."""
+
+
 class CodecError(SkipwiseError):
     """A value cannot be written or read by the chosen codec."""
 

@@ -9,7 +9,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from skipwise.memo import trim
+
 _MISSING = object()
+_MODULE_NAMES = 10_000  # module classifications kept
 
 
 class Boundary:
@@ -31,6 +34,8 @@ class Boundary:
         cached = self._cache.get(name)
         if cached is None:
             cached = self._cache[name] = self._classify(name)
+            # A process that imports generated modules sees new names forever.
+            trim(self._cache, _MODULE_NAMES)
         return cached
 
     def _classify(self, name: str) -> bool:

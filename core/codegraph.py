@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import blake3
+from skipwise import hashing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,7 @@ class CodeNode:
     line: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        refs = "".join(f"{label}\1{self.refs[label]}\1" for label in sorted(self.refs))
-        line = f"{self.key}\0{self.kind}\0{self.digest}\0{refs}\2".encode()
+        line = hashing.encode(self.key, self.kind, self.digest, self.refs)
         object.__setattr__(self, "line", line)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,4 +90,7 @@ class CodeGraph:
 
 
 def graph_digest(nodes: Mapping[str, CodeNode]) -> str:
-    return blake3.blake3(b"".join([nodes[key].line for key in sorted(nodes)])).hexdigest()
+    """Every node's record, by key (records are self-delimiting, so they concatenate)."""
+    return hashing.digest_encoded(
+        "code-graph", b"".join([nodes[key].line for key in sorted(nodes)])
+    )

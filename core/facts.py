@@ -19,11 +19,10 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import blake3
-
-from skipwise import bytecode
+from skipwise import bytecode, hashing
 from skipwise import source as _source
 from skipwise.boundary import module_label
+from skipwise.memo import trim
 from skipwise.values import ValueHasher
 
 # 3.14 marks docstrings with a flag; before, a function's first constant is its docstring or None.
@@ -41,7 +40,11 @@ class FunctionFacts:
     dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
 
 
+# Facts by code object, by identity (equal code from two modules is not the same function);
+# code never changes, so facts never go stale. A code object is pinned while here (so its id
+# is not reused), but not its module or functions; the latest _CODES are kept.
 _facts: dict[int, tuple[types.CodeType, FunctionFacts]] = {}
+_CODES = 20_000
 
 
 def function_facts(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
@@ -50,6 +53,8 @@ def function_facts(code: types.CodeType, module_globals: dict | None) -> Functio
         return entry[1]
     facts = _scan(code, module_globals)
     _facts[id(code)] = (code, facts)
+    if len(_facts) > _CODES:
+        trim(_facts, _CODES)
     return facts
 
 
@@ -83,7 +88,7 @@ def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
 
 
 def code_digest(code: types.CodeType, nested: tuple[types.CodeType, ...] | None = None) -> str:
-    h = blake3.blake3()
+    shapes: list[bytes] = []
     for co in nested or _nested_code(code):
         consts = tuple(c for c in co.co_consts if not isinstance(c, types.CodeType))
         if _has_docstring(co):
@@ -96,8 +101,8 @@ def code_digest(code: types.CodeType, nested: tuple[types.CodeType, ...] | None 
         shape += (co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)
         # Marshal format 2 writes no back-references, so equal values give equal bytes.
         hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
-        h.update(marshal.dumps((*shape, hasher.digest(consts, "co_consts")), 2))
-    return h.hexdigest()
+        shapes.append(marshal.dumps((*shape, hasher.digest(consts, "co_consts")), 2))
+    return hashing.digest_fields("code", *shapes)
 
 
 def _has_docstring(co: types.CodeType) -> bool:

@@ -52,10 +52,10 @@ class SignatureTree:
         extra: Mapping[str, str] | None = None,
     ) -> SignatureTree:
         extra = dict(extra or {})
-        parts: list[str | bytes] = [hashing.SIGNATURE_SCHEME, code.digest, f"version={version}"]
-        parts += [f"arg:{k}={arguments[k].digest}" for k in sorted(arguments)]
-        parts += [f"extra:{k}={extra[k]}" for k in sorted(extra)]
-        return cls(hashing.digest_parts(parts), name, code, dict(arguments), version, extra)
+        digests = {k: argument.digest for k, argument in arguments.items()}
+        scheme = hashing.SIGNATURE_SCHEME
+        signature = hashing.digest_fields("signature", scheme, code.digest, version, digests, extra)
+        return cls(signature, name, code, dict(arguments), version, extra)
 
     def upstream(self) -> set[str]:
         return {sig for arg in self.arguments.values() for sig in arg.upstream}

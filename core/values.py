@@ -25,10 +25,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any
 
-import blake3
-
 from skipwise import hashing
 from skipwise.boundary import module_label
+from skipwise.hashing import Framer
 
 ContentHasher = Callable[[Any], bytes | str]
 
@@ -86,7 +85,7 @@ class File(os.PathLike):
             parts: list[str] = []
             for p in files:
                 parts += [p.relative_to(self.path).as_posix(), hashing.file_digest(p)]
-            return hashing.digest_parts(parts)
+            return hashing.digest_fields("directory", *parts)
         if not self.path.exists():
             raise FileNotFoundError(f"skipwise.File: {self.path} does not exist")
         return hashing.file_digest(self.path)
@@ -104,7 +103,7 @@ def _portable_path(path: PurePath) -> str:
     return text
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # one entry per sys.path seen
 def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
     import sysconfig
 
@@ -136,7 +135,7 @@ Lineage = Callable[[object], str | None]
 
 
 class ValueHasher:
-    """Feeds values into a BLAKE3 hash.
+    """Feeds values, each field tagged with its type, into a :class:`~skipwise.hashing.Framer`.
 
     ``strict`` (arguments): an unknown type raises :class:`Unhashable`. Lenient (constants read
     by code): an unknown type is recorded in ``opaque`` and hashed by its type name only.
@@ -164,17 +163,16 @@ class ValueHasher:
         if self.lineage is None and _plain(value, self.words, 0):
             # Builtin data all the way down (the common constant or default): marshal's
             # format 2 has no back-references, so it is a canonical encoding, written in C.
-            return blake3.blake3(b"m" + marshal.dumps(value, 2)).hexdigest()
-        h = blake3.blake3()
+            return hashing.digest_fields("marshal", marshal.dumps(value, 2))
+        h = Framer("value")
         self.feed(h, value, path)
         return h.hexdigest()
 
-    def feed(self, h: blake3.blake3, obj: object, path: str) -> None:
+    def feed(self, h: Framer, obj: object, path: str) -> None:
         t = type(obj)
         simple = _SIMPLE.get(t)
         if simple is not None:
-            tag, text = simple(obj)
-            _put(h, tag, text)
+            h.field(*simple(obj))
             if t is str and self.words is not None and len(obj) < 10_000:
                 self.words.update(_WORD.findall(obj))
             return
@@ -182,14 +180,14 @@ class ValueHasher:
             signature = self.lineage(obj)
             if signature is not None:
                 self.lineages.append(signature)
-                _put(h, b"R", signature)
+                h.field(b"R", signature)
                 return
         for klass in t.__mro__:
             hasher = _registry.get(klass)
             if hasher is not None:
                 content = hasher(obj)
-                _put(h, b"U", qualified_type_name(t))
-                _put(h, b"u", content if isinstance(content, bytes) else str(content))
+                h.field(b"U", qualified_type_name(t))
+                h.field(b"u", content if isinstance(content, bytes) else str(content))
                 return
         if len(self._active) >= MAX_DEPTH:  # the containers being fed: the nesting depth
             raise Unhashable(f"{t.__qualname__} nested more than {MAX_DEPTH} levels deep", path)
@@ -201,66 +199,66 @@ class ValueHasher:
         finally:
             self._active.discard(id(obj))
 
-    def _feed_composite(self, h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+    def _feed_composite(self, h: Framer, obj: Any, t: type, path: str) -> None:
         if t is list or t is tuple:
-            _put(h, b"L" if t is list else b"P", str(len(obj)))
+            h.field(b"L" if t is list else b"P", str(len(obj)))
             for i, item in enumerate(obj):
                 self.feed(h, item, f"{path}[{i}]")
             return
         if t is dict and _is_module_namespace(obj):
             # A module's globals (a library object may hold them): the module, by name.
-            _put(h, b"M", module_label(obj["__name__"]))
+            h.field(b"M", module_label(obj["__name__"]))
             return
         if t is dict or t is types.MappingProxyType:
-            _put(h, b"D", str(len(obj)))
+            h.field(b"D", str(len(obj)))
             for key, item in obj.items():
                 self.feed(h, key, f"{path} key")
                 self.feed(h, item, f"{path}[{self._key_text(key)}]")
             return
         if t is set or t is frozenset:
             items = sorted(self.digest(item, f"{path}{{{self._key_text(item)}}}") for item in obj)
-            _put(h, b"S" if t is set else b"Z", "".join(items))
+            h.field(b"S" if t is set else b"Z", "".join(items))
             return
         if isinstance(obj, File):
-            _put(h, b"F", obj.content_digest())
+            h.field(b"F", obj.content_digest())
             return
         if (code := self.code_ref(obj, path)) is not None:
-            _put(h, b"C", code)
+            h.field(b"C", code)
             return
         if self.is_user_type(t):
             # Whatever the value, its class's code can change what it does.
-            _put(h, b"C", self.code_ref(t, path) or "")
+            h.field(b"C", self.code_ref(t, path) or "")
         if isinstance(obj, enum.Enum):
-            _put(h, b"E", qualified_type_name(t))
-            _put(h, b"e", obj.name)
+            h.field(b"E", qualified_type_name(t))
+            h.field(b"e", obj.name)
             self.feed(h, obj.value, f"{path}.value")
         elif _module_of(t) in _ARRAY_MODULES and self._feed_array_like(h, obj, t, path):
             pass
         elif isinstance(obj, _dt.datetime | _dt.date | _dt.time):
-            _put(h, b"t", qualified_type_name(t))
-            _put(h, b"T", obj.isoformat())
-            _put(h, b"z", repr(getattr(obj, "tzinfo", None)))
+            h.field(b"t", qualified_type_name(t))
+            h.field(b"T", obj.isoformat())
+            h.field(b"z", repr(getattr(obj, "tzinfo", None)))
         elif isinstance(obj, _dt.timedelta):
-            _put(h, b"d", f"{obj.days}:{obj.seconds}:{obj.microseconds}")
+            h.field(b"d", f"{obj.days}:{obj.seconds}:{obj.microseconds}")
         elif isinstance(obj, decimal.Decimal | fractions.Fraction | uuid.UUID):
-            _put(h, b"n", qualified_type_name(t))
-            _put(h, b"N", str(obj))
+            h.field(b"n", qualified_type_name(t))
+            h.field(b"N", str(obj))
         elif isinstance(obj, PurePath):
-            _put(h, b"p", qualified_type_name(t))
-            _put(h, b"P", _portable_path(obj))
+            h.field(b"p", qualified_type_name(t))
+            h.field(b"P", _portable_path(obj))
         elif isinstance(obj, range | slice):
-            _put(h, b"r", qualified_type_name(t))
+            h.field(b"r", qualified_type_name(t))
             self.feed(h, (obj.start, obj.stop, obj.step), path)
         elif typing.get_origin(obj) is not None:
             # Annotations that validation libraries act on: list[int], int | None, Optional[X].
-            _put(h, b"y", repr(typing.get_origin(obj)))
+            h.field(b"y", repr(typing.get_origin(obj)))
             self.feed(h, typing.get_args(obj), f"{path}.__args__")
         elif isinstance(obj, re.Pattern):
-            _put(h, b"x", f"{obj.flags}")
+            h.field(b"x", f"{obj.flags}")
             self.feed(h, obj.pattern, path)
         elif isinstance(obj, _BUILTIN_BASES):
             # Subclasses of builtins: NamedTuple, defaultdict, str enums' values, set subclasses.
-            _put(h, b"X", qualified_type_name(t))
+            h.field(b"X", qualified_type_name(t))
             base = next(c for c in t.__mro__ if c in _BUILTIN_BASES)
             self.feed(h, base(obj), path)
             factory = getattr(obj, "default_factory", None)
@@ -269,20 +267,20 @@ class ValueHasher:
             if getattr(obj, "__dict__", None):
                 self.feed(h, dict(vars(obj)), f"{path}.__dict__")
         elif dataclasses.is_dataclass(obj):
-            _put(h, b"K", qualified_type_name(t))
+            h.field(b"K", qualified_type_name(t))
             for field in dataclasses.fields(obj):
-                _put(h, b"f", field.name)
+                h.field(b"f", field.name)
                 self.feed(h, getattr(obj, field.name), f"{path}.{field.name}")
         elif self.strict:
             raise Unhashable(qualified_type_name(t), path)
         elif self.is_user_type(t):
-            _put(h, b"I", qualified_type_name(t))
+            h.field(b"I", qualified_type_name(t))
             self.feed(h, _instance_state(obj), f"{path}.__dict__")
         elif not self._feed_reduction(h, obj, t, path):
             self.opaque.append(qualified_type_name(t))
-            _put(h, b"O", qualified_type_name(t))
+            h.field(b"O", qualified_type_name(t))
 
-    def _feed_array_like(self, h: blake3.blake3, obj: Any, t: type, path: str) -> bool:
+    def _feed_array_like(self, h: Framer, obj: Any, t: type, path: str) -> bool:
         """numpy, pandas and Arrow values; False when this is not one (a dtype, a schema...)."""
         try:
             _feed_array_like(h, obj, t, path, self)
@@ -292,7 +290,7 @@ class ValueHasher:
             return False
         return True
 
-    def _feed_reduction(self, h: blake3.blake3, obj: Any, t: type, path: str) -> bool:
+    def _feed_reduction(self, h: Framer, obj: Any, t: type, path: str) -> bool:
         """Third-party and standard-library objects by the pickle protocol's reduction: what
         it takes to rebuild the object (a regex's pattern and flags, a schema's fields)."""
         try:
@@ -304,7 +302,7 @@ class ValueHasher:
         parts = [reduced[0], reduced[1], *reduced[2:3]]
         for extra in reduced[3:5]:  # list and dict items come as iterators
             parts.append(None if extra is None else list(extra))
-        _put(h, b"V", qualified_type_name(t))
+        h.field(b"V", qualified_type_name(t))
         self.feed(h, tuple(parts), f"{path}.__reduce__")
         return True
 
@@ -317,7 +315,7 @@ class ValueHasher:
         code = getattr(key, "__code__", None)
         name = getattr(key, "__qualname__", None) or type(key).__qualname__
         if code is not None:
-            body = blake3.blake3(code.co_code + repr(code.co_names).encode()).hexdigest()[:12]
+            body = hashing.digest_fields("code-label", code.co_code, repr(code.co_names))[:12]
             return f"{name}@{body}"
         return f"{name}#{ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=self.is_user_type).digest(key)[:12]}"
 
@@ -362,11 +360,6 @@ def _instance_state(obj: object) -> dict[str, Any]:
     return state
 
 
-def _put(h: blake3.blake3, tag: bytes, payload: str | bytes) -> None:
-    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-    h.update(b"".join((tag, len(raw).to_bytes(8, "little"), raw)))
-
-
 def _float_text(x: float) -> str:
     return x.hex()
 
@@ -397,7 +390,7 @@ def _module_of(t: type) -> str:
     return t.__module__.partition(".")[0]
 
 
-def _feed_array_like(h: blake3.blake3, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
+def _feed_array_like(h: Framer, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
     root = _module_of(t)
     if root == "numpy":
         _feed_numpy(h, obj, path, hasher)
@@ -407,51 +400,51 @@ def _feed_array_like(h: blake3.blake3, obj: Any, t: type, path: str, hasher: Val
         _feed_arrow(h, obj, t, path)
 
 
-def _feed_numpy(h: blake3.blake3, obj: Any, path: str, hasher: ValueHasher) -> None:
+def _feed_numpy(h: Framer, obj: Any, path: str, hasher: ValueHasher) -> None:
     import numpy as np
 
     if isinstance(obj, np.generic):
-        _put(h, b"g", repr(obj.dtype))
-        _put(h, b"G", obj.tobytes() if not obj.dtype.hasobject else repr(obj))
+        h.field(b"g", repr(obj.dtype))
+        h.field(b"G", obj.tobytes() if not obj.dtype.hasobject else repr(obj))
         return
     if not isinstance(obj, np.ndarray):
         raise Unhashable(qualified_type_name(type(obj)), path)
     # repr(dtype) keeps field names and order of structured arrays; .str does not.
-    _put(h, b"a", repr(obj.dtype))
-    _put(h, b"A", ",".join(map(str, obj.shape)))
+    h.field(b"a", repr(obj.dtype))
+    h.field(b"A", ",".join(map(str, obj.shape)))
     if isinstance(obj, np.ma.MaskedArray):
         hasher.feed(h, (np.ma.getmaskarray(obj).tolist(), obj.fill_value), f"{path}.mask")
         obj = obj.filled()
     if obj.dtype.hasobject:
         hasher.feed(h, obj.tolist(), path)
     else:
-        h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+        h.buffer(b"B", memoryview(np.ascontiguousarray(obj)).cast("B"))
 
 
-def _feed_pandas(h: blake3.blake3, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
+def _feed_pandas(h: Framer, obj: Any, t: type, path: str, hasher: ValueHasher) -> None:
     import pandas as pd
 
     if isinstance(obj, pd.Categorical):
         obj = pd.Series(obj)
     if isinstance(obj, pd.DataFrame):
-        _put(h, b"df", repr([str(c) for c in obj.columns]))
-        _put(h, b"dc", repr([type(c).__name__ for c in obj.columns]))
+        h.field(b"df", repr([str(c) for c in obj.columns]))
+        h.field(b"dc", repr([type(c).__name__ for c in obj.columns]))
         # repr(dtype) includes a categorical's categories and whether they are ordered.
-        _put(h, b"dt", repr([repr(d) for d in obj.dtypes]))
+        h.field(b"dt", repr([repr(d) for d in obj.dtypes]))
     elif isinstance(obj, pd.Series):
-        _put(h, b"ds", repr(obj.name))
-        _put(h, b"dt", repr(obj.dtype))
+        h.field(b"ds", repr(obj.name))
+        h.field(b"dt", repr(obj.dtype))
     elif isinstance(obj, pd.Index):
-        _put(h, b"di", repr(obj.dtype))
+        h.field(b"di", repr(obj.dtype))
     elif isinstance(obj, pd.Timestamp | pd.Timedelta | pd.Period | pd.Interval):
-        _put(h, b"dx", qualified_type_name(t))
-        _put(h, b"dX", repr(obj))
+        h.field(b"dx", qualified_type_name(t))
+        h.field(b"dX", repr(obj))
         return
     else:
         raise Unhashable(qualified_type_name(t), path)
     index = obj if isinstance(obj, pd.Index) else obj.index
-    _put(h, b"dn", repr(list(index.names)))
-    _put(h, b"dI", repr(index.dtype))
+    h.field(b"dn", repr(list(index.names)))
+    h.field(b"dI", repr(index.dtype))
     try:
         rows = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
     except TypeError:
@@ -460,10 +453,10 @@ def _feed_pandas(h: blake3.blake3, obj: Any, t: type, path: str, hasher: ValueHa
         table = frame.to_dict("split") if not isinstance(obj, pd.Index) else obj.tolist()
         hasher.feed(h, table, path)
         return
-    h.update(memoryview(rows.to_numpy()).cast("B"))
+    h.buffer(b"dR", memoryview(rows.to_numpy()).cast("B"))
 
 
-def _feed_arrow(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
+def _feed_arrow(h: Framer, obj: Any, t: type, path: str) -> None:
     import pyarrow as pa
 
     if isinstance(obj, pa.Array | pa.ChunkedArray):
@@ -475,5 +468,5 @@ def _feed_arrow(h: blake3.blake3, obj: Any, t: type, path: str) -> None:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, obj.schema) as writer:
         writer.write_table(obj)
-    _put(h, b"pa", qualified_type_name(t))
-    h.update(memoryview(sink.getvalue()))
+    h.field(b"pa", qualified_type_name(t))
+    h.buffer(b"pA", sink.getvalue())

@@ -3,6 +3,7 @@ project's call log), what each task pushed, and what the store holds."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pendulum
@@ -95,8 +96,14 @@ def test_xcom_is_a_small_reference_and_a_hit_loads_nothing(
     assert "summary" in warm.values and len(warm.values) == 7  # -> dict: no multiple outputs
 
 
-def test_task_log_says_what_happened(project: Project, caplog: pytest.LogCaptureFixture) -> None:
+def test_task_log_says_what_happened(
+    project: Project, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     caplog.set_level("INFO", logger="skipwise")
+    # dag.test() may reconfigure Airflow's logging and drop the root handler caplog uses:
+    # capture on skipwise's own logger (a record seen twice only repeats a line in the text).
+    skipwise_logger = logging.getLogger("skipwise")
+    monkeypatch.setattr(skipwise_logger, "handlers", [*skipwise_logger.handlers, caplog.handler])
     cold = run_dag(project.dag("pipe"))
     signature = cold.signature("scaled")[:12]
     assert f"computing pipe.scaled {signature}: new: no earlier result" in caplog.text

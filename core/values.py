@@ -103,7 +103,7 @@ def _portable_path(path: PurePath) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=16)  # one entry per sys.path seen
+@functools.cache
 def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
     import sysconfig
 
@@ -172,7 +172,8 @@ class ValueHasher:
         t = type(obj)
         simple = _SIMPLE.get(t)
         if simple is not None:
-            h.field(*simple(obj))
+            tag, text = simple(obj)
+            h.field(tag, text)
             if t is str and self.words is not None and len(obj) < 10_000:
                 self.words.update(_WORD.findall(obj))
             return

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from skipwise import bytecode, hashing
 from skipwise import source as _source
 from skipwise.boundary import module_label
+from skipwise.memo import trim
 from skipwise.values import ValueHasher
 
 # 3.14 marks docstrings with a flag; before, a function's first constant is its docstring or None.
@@ -39,7 +40,11 @@ class FunctionFacts:
     dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
 
 
+# Facts by code object, by identity (equal code from two modules is not the same function);
+# code never changes, so facts never go stale. A code object is pinned while here (so its id
+# is not reused), but not its module or functions; the latest _CODES are kept.
 _facts: dict[int, tuple[types.CodeType, FunctionFacts]] = {}
+_CODES = 20_000
 
 
 def function_facts(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
@@ -48,6 +53,8 @@ def function_facts(code: types.CodeType, module_globals: dict | None) -> Functio
         return entry[1]
     facts = _scan(code, module_globals)
     _facts[id(code)] = (code, facts)
+    if len(_facts) > _CODES:
+        trim(_facts, _CODES)
     return facts
 
 

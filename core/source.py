@@ -9,10 +9,12 @@ from __future__ import annotations
 import ast
 import linecache
 import os
+import tokenize
 from collections import defaultdict
 from dataclasses import dataclass
 
 from skipwise import hashing
+from skipwise.memo import trim
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -87,7 +89,11 @@ class ModuleSource:
         return "".join(self.lines[start - 1 : end])
 
 
+# Parsed files by name, each with the (mtime, size) it was parsed at: a file is parsed again
+# when it changes. Source is read rarely (a value hashed by its statements, a dynamic call to
+# check, a diff), and a parsed file is large: only the latest 256 are kept.
 _cache: dict[str, tuple[tuple[int, int] | None, ModuleSource | None]] = {}
+_FILES = 256
 
 
 def find_definition(
@@ -120,18 +126,30 @@ def module_source(filename: str | None, module_globals: dict | None = None) -> M
     cached = _cache.get(filename)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    lines = linecache.getlines(filename, module_globals)
-    if stamp is not None:
-        linecache.checkcache(filename)
-        lines = linecache.getlines(filename, module_globals)
+    lines = linecache.getlines(filename, module_globals) if stamp is None else _read(filename)
     source = None
     if lines:
         try:
             source = ModuleSource(filename, lines)
         except (SyntaxError, ValueError):
             source = None
+    _cache.pop(filename, None)  # the newest goes last
     _cache[filename] = (stamp, source)
+    trim(_cache, _FILES)
     return source
+
+
+def _read(filename: str) -> list[str]:
+    """A file's lines, read as linecache reads them but not kept there: linecache is a
+    process-wide table that would hold every file ever signed."""
+    try:
+        with tokenize.open(filename) as file:
+            lines = file.readlines()
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return []
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return lines
 
 
 def _first_line(node: ast.AST) -> int:

@@ -103,7 +103,7 @@ def _portable_path(path: PurePath) -> str:
     return text
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # one entry per sys.path seen
 def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
     import sysconfig
 

@@ -7,15 +7,36 @@ others when their name is loaded as an attribute (or appears as a string constan
 ``getattr(x, "name")``) anywhere in the reachable code, a fixpoint, since a newly included
 method can make more names reachable.
 
-Processing an object (hashing its AST, its defaults, its value) is remembered in a process-wide
-cache together with the objects it resolved and checks that they still hold: the same
-``__code__``, defaults and closure cells, the same object behind every global name and module
-attribute it read, the same class dictionary. Mutable values are rehashed on every use. A warm
-signature therefore only re-checks.
-
 Keys name locations, never paths (see :class:`_Walk`), so the closure of a function, class or
 module is part of the closure of whatever reaches it: each is computed once per change and merged
 into the closures that reach it. A root's graph stays independent of what else was signed.
+
+Cache layers: a warm signature only re-checks. What is remembered, and what ends it:
+
+- Per process and boundary (``_caches``; ``configure()`` makes a new boundary, and the old
+  cache goes with the old boundary). *Entries*: what processing one object produced (digest,
+  the objects it resolved, source), with checks that it still holds: the same ``__code__``,
+  defaults, attributes and closure cells, the same object behind every global name and module
+  attribute read, the same class dictionary, bases and metaclass, the same module in
+  ``sys.modules``. A mutable value (a list constant, a mutable default) is rehashed every
+  pass instead, and compared. *Closures*: everything a function, class or module reaches,
+  merged from the closures of what it reaches; one holds while every entry of it and of every
+  closure merged into it holds.
+- Per change: an entry whose check fails is processed again, and a closure resting on it is
+  walked again (merging the closures that still hold).
+- Per pass (a :class:`Walker`: one ``signing_pass()`` block, or one ``code_graph()`` call):
+  nothing is assumed to change within a pass, so checks run at most once per entry and closure
+  (``epoch``), and what each object is (``_classified``) and how a module's names resolve
+  (``resolved``) are shared between its roots. Per walk (a :class:`_Walk`, one closure): the
+  keys given to objects.
+- Bounds: when a pass starts, entries and closures beyond ``CACHE_LIMIT`` each are dropped,
+  oldest first (one still in use is processed once more). A cached item pins its object (so
+  its id is not reused) and what its checks read (a module's globals), so a long-lived process
+  that signs new code keeps at most that many. Elsewhere, bounded the same way, oldest first:
+  what each code object loads and is (:mod:`skipwise.facts`, by identity: code never
+  changes), parsed source files (:mod:`skipwise.source`, parsed again when a file changes),
+  which modules are user code (:class:`Boundary`) and the warnings given (``_warned``). A
+  marker for an unbound name lives while an entry uses it.
 """
 
 from __future__ import annotations
@@ -46,6 +67,7 @@ from skipwise.facts import (
     location_text,
 )
 from skipwise.hashing import digest_fields
+from skipwise.memo import trim
 from skipwise.values import ValueHasher
 
 _MISSING = object()
@@ -111,13 +133,14 @@ class _Marker:
     """Stands for what has a name but no content to hash: a global that is not defined (yet),
     or a module's ``__file__``/``__name__`` (its location, which must not count)."""
 
-    __slots__ = ("key",)
+    __slots__ = ("__weakref__", "key")
 
     def __init__(self, key: str):
         self.key = key
 
 
-_markers: dict[str, _Marker] = {}
+# One marker per name while entries use it (children compare by identity).
+_markers: weakref.WeakValueDictionary[str, _Marker] = weakref.WeakValueDictionary()
 _MODULE_FACTS = {"__file__", "__name__", "__spec__", "__loader__", "__cached__", "__path__"}
 _MODULE_FACTS |= {"__package__", "__builtins__"}
 # Mutable builtin containers: the only values that reachable code's mutations make "state".
@@ -162,9 +185,14 @@ def _dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
 
+# Entries (and closures) kept per boundary: more than a large codebase reaches (signing 1,000
+# functions makes 1,300 entries and 1,150 closures, about 10 MB), not all a server ever signs.
+CACHE_LIMIT = 20_000
+
+
 class _Cache:
     """Processed objects by (id, key, state), and closures by (id, key, all members); objects
-    are pinned so ids are not reused."""
+    are pinned while cached, so ids are not reused."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str, bool], tuple[object, _Entry]] = {}
@@ -176,15 +204,19 @@ _caches: weakref.WeakKeyDictionary[Boundary, _Cache] = weakref.WeakKeyDictionary
 
 
 def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
-    """Start a signing pass: checks run at most once per entry per pass."""
+    """Start a signing pass: checks run at most once per entry per pass, and what is cached
+    beyond the bound goes (not during a pass, which may need all it walked)."""
     cache = _caches.get(boundary)
     if cache is None:
         cache = _caches[boundary] = _Cache()
     cache.epoch += 1
+    trim(cache.entries, CACHE_LIMIT)
+    trim(cache.closures, CACHE_LIMIT)
     return cache, cache.epoch
 
 
-_warned: set[str] = set()
+_warned: dict[str, None] = {}  # messages given, the latest _WARNINGS
+_WARNINGS = 4096
 _BY_BINDING = frozenset({"constant", "state"})
 # Kinds whose closure is kept and reused inside the closures of everything that reaches them.
 _SHARED = frozenset({"function", "class", "module"})
@@ -196,7 +228,8 @@ def _emit(messages: Iterable[str]) -> None:
     """Warn once per process about code the analysis cannot follow."""
     for message in messages:
         if message.startswith("skipwise cannot follow") and message not in _warned:
-            _warned.add(message)
+            _warned[message] = None
+            trim(_warned, _WARNINGS)
             warnings.warn(message, SkipwiseWarning, stacklevel=6)
 
 

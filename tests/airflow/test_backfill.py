@@ -132,18 +132,30 @@ def test_backfill_after_an_edit_reruns_only_what_changed(project: Project, tmp_p
         serialize_dags()
         second = backfill(base)
         assert sorted(second) == sorted(first)  # the same runs, cleared and run again
-        assert project.calls() == [f"per_day:{day}" for day in DATES]
+        assert project.calls() == [f"per_day:{day}" for day in DATES]  # each date once
+        per_day = statuses(second).pop("per_day")
         assert statuses(second) == {
             "numbers": ["reused"] * 3,
             "numbers_of_day": ["reused"] * 3,
             "on_day": ["reused"] * 3,
-            "per_day": ["computed"] * 3,
+            "per_day": per_day,
         }
+        # Every date has a new per_day signature, computed in this backfill (its body ran
+        # once per date, above). On a loaded machine Airflow may run a cleared task instance
+        # a second time; that one reuses what the first computed, so its XCom says "reused".
+        assert all(
+            second[run]["per_day"]["signature"] != first[run]["per_day"]["signature"]
+            for run in first
+        )
+        assert set(per_day) <= {"computed", "reused"} and "computed" in per_day
         # A reason compares with the latest result under the task's name: the first date
         # sees the edit, the next ones (already computed with it) their new upstream day.
         reasons = [second[run]["per_day"]["reason"] for run in sorted(second)]
-        assert reasons[0].startswith("dependency minipipe.helpers:SCALE changed")
-        assert reasons[1:] == ["upstream result passed as 'day' changed"] * 2
+        if per_day[0] == "computed":
+            assert reasons[0].startswith("dependency minipipe.helpers:SCALE changed")
+        for status, reason in zip(per_day[1:], reasons[1:], strict=True):
+            if status == "computed":
+                assert reason == "upstream result passed as 'day' changed"
     # The workers' task logs say what happened.
     [log] = (HOME / "logs" / "dag_id=daily").glob("run_id=*01-02*/task_id=on_day/attempt=2.log")
     assert "reused daily.on_day " in log.read_text()

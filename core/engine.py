@@ -76,7 +76,7 @@ class Ref:
         try:
             value = store.load(manifest)
         except CorruptEntry as exc:
-            if store.read_only or config.read_only():
+            if writes_refused(store):
                 raise
             store.delete(self.signature)
             raise CorruptEntry(
@@ -275,6 +275,11 @@ def latest_tree(store: Store, name: str) -> SignatureTree | None:
         return None
     raw = store.tree(manifest) if manifest else None
     return SignatureTree.from_dict(raw) if raw else None
+
+
+def writes_refused(store: Store) -> bool:
+    """Whether this process may not write to ``store`` (the store's or the process's setting)."""
+    return store.read_only or config.read_only()
 
 
 def load_checked(store: Store, manifest: Manifest, pickle_allowed: bool | None = None) -> Any:

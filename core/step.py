@@ -36,6 +36,7 @@ from skipwise.engine import (
     resolve_refs,
     warn,
     warn_once,
+    writes_refused,
 )
 from skipwise.errors import CodecError, StoreError
 from skipwise.status import Reason, Status
@@ -308,7 +309,7 @@ class Step(Generic[R]):
             return self._unstored(body(), decision, producer)
         log.info("computing %s %s: %s", self.name, tree.signature[:12], reason)
         value = body()
-        if store.read_only or config.read_only():
+        if writes_refused(store):
             warn_once(f"store {store.url} is read-only: computed results are not stored")
             return self._unstored(value, decision, producer)
         try:
@@ -370,7 +371,7 @@ class Step(Generic[R]):
 
     def _advance_pointer(self, store: Store, signature: str) -> None:
         memo_key = (store.url, self.name)
-        if _pointer_memo.get(memo_key) == signature or store.read_only or config.read_only():
+        if _pointer_memo.get(memo_key) == signature or writes_refused(store):
             return
         try:
             current = store.pointer(self.name)

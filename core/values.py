@@ -156,7 +156,6 @@ class ValueHasher:
         self.is_user_type = is_user_type
         self.lineage = lineage
         self.opaque: list[str] = []
-        self.lineages: list[str] = []
         self._active: set[int] = set()
 
     def digest(self, value: object, path: str = "value") -> str:
@@ -178,10 +177,9 @@ class ValueHasher:
                 self.words.update(_WORD.findall(obj))
             return
         if self.lineage is not None:
-            signature = self.lineage(obj)
-            if signature is not None:
-                self.lineages.append(signature)
-                h.field(b"R", signature)
+            key = self.lineage(obj)  # a result of another step: hashed by its lineage key
+            if key is not None:
+                h.field(b"R", key)
                 return
         for klass in t.__mro__:
             hasher = _registry.get(klass)

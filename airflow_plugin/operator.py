@@ -13,7 +13,7 @@ from skipwise import StoreError
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
-from skipwise.airflow.reference import ITEM, as_refs, reference
+from skipwise.airflow.reference import as_refs, part_references, reference
 from skipwise.host import (
     PARTITION,
     Step,
@@ -104,7 +104,8 @@ class SkipwiseOperator(PythonOperator):
         """Called by ``PythonOperator.execute`` with the final arguments in ``op_args`` and
         ``op_kwargs`` (rendered, plus the context values the callable declares)."""
         context = get_current_context()
-        args, kwargs = as_refs(tuple(self.op_args)), as_refs(dict(self.op_kwargs))
+        args = tuple(map(as_refs, self.op_args))
+        kwargs = {key: as_refs(value) for key, value in self.op_kwargs.items()}
         facts = None if self.partition is None else {PARTITION: str(self.partition)}
         step = self.step()
         store = step.store()
@@ -133,16 +134,28 @@ class SkipwiseOperator(PythonOperator):
                 "signature": outcome.signature,
             }
         whole = reference(outcome, store)
-        if not self.multiple_outputs:
+        if self.multiple_outputs:
+            keys = step.result_keys(outcome)
+            if keys is None or not all(isinstance(key, str) for key in keys):
+                raise TypeError(
+                    f"{self.task_id}: multiple_outputs=True needs a result that is a dict with "
+                    f"string keys; result {outcome.signature[:12]} of {step.name} is not one "
+                    "(it is stored: return a dict, or set multiple_outputs=False)"
+                )
+            return part_references(whole, keys)
+        mappers = sorted(task.node_id for task in self.iter_mapped_dependants())
+        if not mappers or context["ti"].is_mapped:
             return whole
-        keys = step.result_keys(outcome)
-        if keys is None or not all(isinstance(key, str) for key in keys):
+        # Airflow maps over this XCom's entries: one reference per part of the result.
+        keys = step.result_keys(outcome, lists=True)
+        if keys is None:
             raise TypeError(
-                f"{self.task_id}: multiple_outputs=True needs a result that is a dict with "
-                f"string keys; result {outcome.signature[:12]} of {step.name} is not one (it "
-                "is stored: return a dict, or set multiple_outputs=False)"
+                f"{self.task_id}: {', '.join(mappers)} maps over this task's result, which must "
+                f"be a list, a tuple or a dict with string keys; result "
+                f"{outcome.signature[:12]} of {step.name} is not one (it is stored, and no "
+                "mapped task ran)"
             )
-        return {key: {**whole, ITEM: key} for key in keys}
+        return part_references(whole, keys)
 
 
 def _outlet_events(task: SkipwiseOperator, context: Mapping[str, Any]) -> list[Any]:

@@ -5,24 +5,31 @@ A reference is a plain dict (any XCom backend takes it, the UI shows it)::
     {"skipwise": 1, "name": "taxi.model", "signature": "9f2c...", "store": "/data/skipwise",
      "codec": "json", "status": "reused", "reason": "unchanged"}
 
-With ``multiple_outputs=True`` each key's XCom is a reference to one item of the stored
-result: the same dict with ``"item": key`` (``return_value`` is the dict of them).
+A result is split into references to its parts, the same dict plus ``"item"`` (a dict's key,
+a list's or tuple's index) and ``"parts"`` (how many there are), when its XCom must hold one
+entry per part: with ``multiple_outputs=True`` (``return_value`` is the dict of them, and each
+key has its own XCom), and when a mapped task expands over the task's result (a list of them
+for a list or tuple result, a dict for a dict result), so that Airflow maps over the data and
+not over the keys of one reference.
 
 Downstream skipwise tasks turn references into ``skipwise.Ref`` arguments: signed by signature
-(and item), loaded only if they run. A plain task calls :func:`load`.
+(and item), loaded only if they run. References to every part of one result, as they were
+pushed, stand for the whole result again: one ``Ref``, signed as if it had not been split. A
+plain task calls :func:`load`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skipwise import open_store
 from skipwise.host import Outcome, Ref, Store, current_store
 
 FORMAT = 1
-ITEM = "item"  # a reference to one item of a dict result (multiple_outputs)
+ITEM = "item"  # a reference to one part of a result: a dict's key, a list's or tuple's index
+PARTS = "parts"  # how many parts that result has
 
 
 def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
@@ -37,6 +44,13 @@ def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
     }
 
 
+def part_references(whole: Mapping[str, Any], keys: Sequence[str | int]) -> Any:
+    """References to each part of the result ``whole`` refers to: a dict by key when the
+    keys are strings, else a list by index."""
+    parts = {key: {**whole, ITEM: key, PARTS: len(keys)} for key in keys}
+    return parts if all(isinstance(key, str) for key in keys) else list(parts.values())
+
+
 def is_reference(value: object) -> bool:
     return (
         type(value) is dict
@@ -45,14 +59,55 @@ def is_reference(value: object) -> bool:
     )
 
 
-def load(reference: Mapping[str, Any], store: Store | None = None) -> Any:
-    """The object a skipwise task's XCom reference stands for, read from the store.
+def load(value: Any, store: Store | None = None) -> Any:
+    """The data a skipwise task's XCom stands for, read from the store: a reference, or a
+    list or dict of references (what a task pushes when a mapped task expands over it; the
+    results of a mapped task, which a downstream task receives as a lazy sequence).
 
     In a plain task: ``def report(model): coefficients = skipwise.airflow.load(model)``.
     """
-    if not is_reference(reference):
-        raise TypeError(f"not a skipwise result reference: {reference!r}")
-    return _ref(reference, store).load()
+    refs = as_refs(value, store)
+    if isinstance(refs, Ref):
+        return refs.load()
+    parts = list(refs.values()) if type(refs) is dict else refs if type(refs) is list else []
+    if not parts or not all(isinstance(part, Ref) for part in parts):
+        raise TypeError(f"not a skipwise result reference, nor a list or dict of them: {value!r}")
+    if type(refs) is dict:
+        return {key: ref.load() for key, ref in refs.items()}
+    return [ref.load() for ref in parts]
+
+
+def as_refs(value: Any, store: Store | None = None) -> Any:
+    """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
+    its signature, loaded only if the task runs. A sequence Airflow builds lazily (a mapped
+    task's results, ``XComArg.map``/``zip``/``concat``) becomes a list, in order."""
+    if is_reference(value):
+        return _ref(value, store)
+    if isinstance(value, Sequence) and type(value).__module__.startswith("airflow."):
+        value = list(value)
+    if type(value) in (list, tuple):
+        whole = _whole(dict(enumerate(value)))
+        if whole is not None:
+            return _ref(whole, store)
+        return type(value)(as_refs(v, store) for v in value)
+    if type(value) is dict:
+        whole = _whole(value)
+        if whole is not None:
+            return _ref(whole, store)
+        return {k: as_refs(v, store) for k, v in value.items()}
+    return value
+
+
+def _whole(parts: Mapping[Any, Any]) -> dict[str, Any] | None:
+    """The reference to the whole result when ``parts`` (by index or key) are references to
+    every part of it, each at its place, as :func:`part_references` made them."""
+    refs = list(parts.values())
+    if not refs or not all(is_reference(r) and r.get(PARTS) == len(refs) for r in refs):
+        return None
+    if any(ref.get(ITEM) != place for place, ref in parts.items()):
+        return None
+    whole = [{k: v for k, v in r.items() if k not in (ITEM, PARTS)} for r in refs]
+    return whole[0] if all(w == whole[0] for w in whole) else None
 
 
 def _ref(reference: Mapping[str, Any], store: Store | None = None) -> Ref:
@@ -70,15 +125,3 @@ def store_at(url: str) -> Store:
 @functools.lru_cache(maxsize=16)
 def _opened(url: str) -> Store:
     return open_store(url)
-
-
-def as_refs(value: Any) -> Any:
-    """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
-    its signature, loaded only if the task runs."""
-    if is_reference(value):
-        return _ref(value)
-    if type(value) in (list, tuple):
-        return type(value)(as_refs(v) for v in value)
-    if type(value) is dict:
-        return {k: as_refs(v) for k, v in value.items()}
-    return value

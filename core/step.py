@@ -321,7 +321,7 @@ class Step(Generic[R]):
                 value,
                 codec=codec.name,
                 name=self.name,
-                tree={**tree.to_dict(), RESULT_KEYS: _result_keys(value)},
+                tree={**tree.to_dict(), **_result_shape(value)},
                 producer=producer_info(producer),
                 replace=decision.replace,
             )
@@ -352,18 +352,24 @@ class Step(Generic[R]):
             stored=False,
         )
 
-    def result_keys(self, outcome: Outcome[Any]) -> list[str | int] | None:
+    def result_keys(self, outcome: Outcome[Any], *, lists: bool = False) -> list[str | int] | None:
         """Where the result's parts are, for hosts that pass each part on by reference: a
-        dict's keys (all strings) or a tuple's indices; None for any other result. On a hit
-        they are read from the stored tree, not from the data (loaded only for an entry
-        stored without them)."""
+        dict's keys (all strings) or a tuple's indices, and with ``lists`` a list's indices too
+        (what a host maps over); None for any other result. On a hit they are read from the
+        stored tree, not from the data (loaded only for an entry stored without them)."""
         if outcome.status is Status.COMPUTED:
-            return _result_keys(outcome.value)
-        store = self.store()
-        raw = store.tree(outcome.manifest) or {}
-        if RESULT_KEYS in raw:
-            return raw[RESULT_KEYS]
-        return _result_keys(load_checked(store, outcome.manifest, self._pickle_allowed()))
+            shape = _result_shape(outcome.value)
+        else:
+            store = self.store()
+            shape = store.tree(outcome.manifest) or {}
+            recorded = (RESULT_KEYS, RESULT_LENGTH) if lists else (RESULT_KEYS,)
+            if not all(part in shape for part in recorded):  # stored before they were
+                value = load_checked(store, outcome.manifest, self._pickle_allowed())
+                shape = _result_shape(value)
+        keys = shape[RESULT_KEYS]
+        if keys is None and lists and shape[RESULT_LENGTH] is not None:
+            return list(range(shape[RESULT_LENGTH]))
+        return keys
 
     def _pickle_allowed(self) -> bool:
         allowed = self.options.allow_pickle
@@ -383,15 +389,21 @@ class Step(Generic[R]):
         _pointer_memo[memo_key] = signature
 
 
-# The stored tree's record of the result's top-level keys (see ``Step.result_keys``).
+# The stored tree's record of the result's shape (see ``Step.result_keys``): its top-level
+# keys, and a list's or tuple's length.
 RESULT_KEYS = "result_keys"
+RESULT_LENGTH = "result_length"
 
 
-def _result_keys(value: object) -> list[str | int] | None:
+def _result_shape(value: object) -> dict[str, Any]:
     """See :meth:`Step.result_keys`."""
+    keys: list[str | int] | None = None
     if isinstance(value, dict):
-        return list(value) if all(type(key) is str for key in value) else None
-    return list(range(len(value))) if isinstance(value, tuple) else None
+        keys = list(value) if all(type(key) is str for key in value) else None
+    elif isinstance(value, tuple):
+        keys = list(range(len(value)))
+    length = len(value) if isinstance(value, (list, tuple)) else None
+    return {RESULT_KEYS: keys, RESULT_LENGTH: length}
 
 
 def _tolerate(error: StoreError) -> None:

@@ -220,12 +220,14 @@ PROJECT_MODULES = ("minipipe", "taxi", *(Path(f).stem for f in PROJECT if "/" no
 
 @dataclass
 class Run:
-    """A finished DAG run: its state, and each task's state and return value."""
+    """A finished DAG run: its state, and each task's state and return value (a mapped task's
+    by map index in ``mapped``)."""
 
     run_id: str
     state: str
     states: dict[str, str]
     values: dict[str, Any]
+    mapped: dict[str, dict[int, Any]]
 
     def status(self, task_id: str) -> str:
         """reused / computed, from the task's skipwise reference."""
@@ -257,8 +259,15 @@ def run_dag(dag: Any, **kwargs: Any) -> Run:
                 XComModel.key == "return_value",
             )
         )
-        values = {row.task_id: XComModel.deserialize_value(row) for row in rows}
-    return Run(dag_run.run_id, str(dag_run.state), states, values)
+        values: dict[str, Any] = {}
+        mapped: dict[str, dict[int, Any]] = {}
+        for row in rows:
+            value = XComModel.deserialize_value(row)
+            if row.map_index < 0:
+                values[row.task_id] = value
+            else:
+                mapped.setdefault(row.task_id, {})[row.map_index] = value
+    return Run(dag_run.run_id, str(dag_run.state), states, values, mapped)
 
 
 def forget_project_modules() -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from skipwise.airflow import page, tab
 from skipwise.airflow.dagplan import DagPlan, plan_dag, serialized_tasks
-from skipwise.airflow.reference import is_reference
+from skipwise.airflow.reference import pushed_reference
 from skipwise.host import current_store
 
 app = FastAPI(title="skipwise", description="Signatures of Airflow tasks run by skipwise.")
@@ -70,18 +70,19 @@ def _load(dag_id: str, session: Session) -> tuple[DagPlan, str | None, tab.Runs]
     if run_id is None:
         return dag_plan, None, {}
     rows = session.scalars(
-        select(XComModel).where(
+        select(XComModel)
+        .where(
             XComModel.dag_id == dag_id,
             XComModel.run_id == run_id,
             XComModel.key == "return_value",
-            XComModel.map_index == -1,
         )
+        .order_by(XComModel.task_id, XComModel.map_index)
     )
-    runs = {
-        row.task_id: value
-        for row in rows
-        if is_reference(value := XComModel.deserialize_value(row))
-    }
+    runs: dict[str, dict[int, Any]] = {}
+    for row in rows:
+        reference = pushed_reference(XComModel.deserialize_value(row))
+        if reference is not None:
+            runs.setdefault(row.task_id, {})[row.map_index] = reference
     return dag_plan, run_id, runs
 
 

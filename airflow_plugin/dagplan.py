@@ -32,6 +32,8 @@ PARTIAL_GRAPH = (
     "serialized DAG has only its digest: `skipwise plan` on the DAG file says which part)"
 )
 
+MAPPED = "[mapped]"  # after a mapped task's id in plans: one result per map index
+
 
 @dataclass(frozen=True)
 class DagTask:
@@ -48,7 +50,8 @@ class DagPlan:
     plan: Plan
 
     def item(self, task_id: str) -> PlanItem:
-        return next(item for item in self.plan.items if item.label == task_id)
+        task = next(t for t in self.tasks if t.task_id == task_id)
+        return next(item for item in self.plan.items if item.name == _name(self.dag_id, task))
 
     def status_graph(self) -> StatusGraph:
         """Tasks coloured by status, with every DAG edge (as Airflow draws the DAG)."""
@@ -62,12 +65,13 @@ class DagPlan:
 
 def plan_dag(dag_id: str, tasks: Iterable[DagTask], store: Store) -> DagPlan:
     tasks = list(tasks)
-    result = make_plan(dag_targets(dag_id, tasks), store, dag_id)
-    partial = {t.task_id for t in tasks if t.record and t.code is None and not t.record.complete}
-    for item in result.items:
-        if item.label in partial and item.status is Status.RERUN_CODE:
-            item.cause, item.changes = PARTIAL_GRAPH, []
-    return DagPlan(dag_id, tasks, result)
+    dag_plan = DagPlan(dag_id, tasks, make_plan(dag_targets(dag_id, tasks), store, dag_id))
+    for task in tasks:
+        if task.record and task.code is None and not task.record.complete:
+            item = dag_plan.item(task.task_id)
+            if item.status is Status.RERUN_CODE:
+                item.cause, item.changes = PARTIAL_GRAPH, []
+    return dag_plan
 
 
 def dag_targets(dag_id: str, tasks: Iterable[DagTask]) -> list[Target]:
@@ -81,7 +85,8 @@ def dag_targets(dag_id: str, tasks: Iterable[DagTask]) -> list[Target]:
             continue
         code = task.code or (lambda graph=task.record.code: graph)
         inputs = tuple(names[u] for u in task.record.inputs if u in names)
-        targets.append(Target(names[task.task_id], code, inputs, task.task_id))
+        label = f"{task.task_id} {MAPPED}" if task.record.mapped else task.task_id
+        targets.append(Target(names[task.task_id], code, inputs, label))
     return targets
 
 
@@ -99,17 +104,27 @@ def serialized_tasks(dag: Mapping[str, Any]) -> list[DagTask]:
         for down in f.get("downstream_task_ids", ()):
             upstream.setdefault(down, []).append(f["task_id"])
     return [
-        DagTask(
-            f["task_id"],
-            tuple(sorted(upstream[f["task_id"]])),
-            TaskRecord.from_serialized(f.get(FIELD)),
-        )
+        DagTask(f["task_id"], tuple(sorted(upstream[f["task_id"]])), _serialized_record(f))
         for f in fields
     ]
 
 
+def _serialized_record(fields: Mapping[str, Any]) -> TaskRecord | None:
+    """An operator's record is a template field; a mapped task's is a partial argument
+    (:mod:`skipwise.airflow.mapped`), encoded as Airflow encodes those."""
+    if not fields.get("_is_mapped"):
+        return TaskRecord.from_serialized(fields.get(FIELD))
+    from airflow.serialization.serialized_objects import BaseSerialization
+
+    encoded = fields.get("partial_kwargs", {}).get(FIELD)
+    return TaskRecord.from_serialized(BaseSerialization.deserialize(encoded))
+
+
 def live_tasks(dag: Any) -> list[DagTask]:
     """The tasks of a DAG object (a DAG file was imported)."""
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    from skipwise.airflow.mapped import mapped_step
     from skipwise.airflow.operator import SkipwiseOperator
 
     tasks = []
@@ -117,6 +132,9 @@ def live_tasks(dag: Any) -> list[DagTask]:
         upstream = tuple(sorted(task.upstream_task_ids))
         if isinstance(task, SkipwiseOperator):
             tasks.append(DagTask(task.task_id, upstream, task.skipwise, task.step().code))
+        elif isinstance(task, MappedOperator) and FIELD in task.partial_kwargs:
+            record = TaskRecord.from_serialized(task.partial_kwargs[FIELD])
+            tasks.append(DagTask(task.task_id, upstream, record, mapped_step(task).code))
         else:
             tasks.append(DagTask(task.task_id, upstream, None))
     return tasks

@@ -8,12 +8,14 @@ from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import XComArg, get_current_context
+from airflow.sdk.bases.operator import partial as airflow_partial
 
 from skipwise import StoreError
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
+from skipwise.airflow.mapped import SkipwisePartial
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
-from skipwise.airflow.reference import as_refs, part_references, reference
+from skipwise.airflow.reference import as_refs, is_reference, part_references, reference
 from skipwise.host import (
     PARTITION,
     Step,
@@ -68,8 +70,11 @@ class SkipwiseOperator(PythonOperator):
         codec: str | None = None,
         allow_pickle: bool | None = None,
         partition: str | None = None,
+        skipwise: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # ``skipwise``: the record a mapped task keeps in its partial arguments
+        # (skipwise.airflow.mapped), given back when Airflow unmaps it; built afresh below.
         options = StepOptions(
             name=name,
             version=version,
@@ -78,6 +83,7 @@ class SkipwiseOperator(PythonOperator):
             codec=codec,
             allow_pickle=allow_pickle,
         )
+        refuse_element_arguments(kwargs.get("task_id"), kwargs)
         super().__init__(python_callable=python_callable, **kwargs)
         if self.is_async:
             raise TypeError(f"{self.task_id}: skipwise tasks need a synchronous callable")
@@ -89,6 +95,13 @@ class SkipwiseOperator(PythonOperator):
             op.task_id for op, _ in XComArg.iter_xcom_references([self.op_args, self.op_kwargs])
         }
         self.skipwise = TaskRecord(options.name, tuple(sorted(inputs)), self.step().code())
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> SkipwisePartial:  # type: ignore[override]
+        """Airflow's ``partial()``, whose ``expand()`` keeps the mapped task's record."""
+        base = airflow_partial(cls, **kwargs)
+        base._expand_called = True  # this one is replaced, not left unmapped
+        return SkipwisePartial(operator_class=cls, kwargs=base.kwargs, params=base.params)
 
     @property
     def result_name(self) -> str:
@@ -156,6 +169,20 @@ class SkipwiseOperator(PythonOperator):
                 "mapped task ran)"
             )
         return part_references(whole, keys)
+
+
+def refuse_element_arguments(task_id: str | None, arguments: Mapping[str, Any]) -> None:
+    """Refuse ``op_args``/``op_kwargs`` that are one element of a skipwise result (what a map
+    index receives from ``expand_kwargs()`` or ``expand(op_args=...)`` over one): the names
+    they hold are in the data, which is not loaded to sign."""
+    for field in ("op_args", "op_kwargs"):
+        if is_reference(arguments.get(field)):
+            raise TypeError(
+                f"{task_id}: its {field} would be one element of a skipwise result "
+                "(expand_kwargs() or expand(op_args=/op_kwargs=) over it), whose names skipwise "
+                "cannot know without loading data; expand over a parameter instead "
+                "(.expand(row=...)) and unpack the element in the function"
+            )
 
 
 def _outlet_events(task: SkipwiseOperator, context: Mapping[str, Any]) -> list[Any]:

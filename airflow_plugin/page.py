@@ -56,20 +56,36 @@ def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] 
 
 
 def _task_table(tasks: list[Mapping[str, Any]], selected: str | None) -> str:
+    """One row per task; a mapped task's row is followed by one row per map index of its
+    latest run."""
     rows = []
     for t in tasks:
-        last = t["last_run"]
-        ran = f"{last['status']}: {last['reason']}" if last else ""
         chosen = " class='selected'" if t["task_id"] == selected else ""
-        rows.append(
-            f"<tr{chosen} data-task='{_e(t['task_id'])}' data-status='{_e(t['status'])}'>"
-            f"<td><code>{_e(t['task_id'])}</code></td><td>{_badge(t['status'])}</td>"
-            f"<td>{_e(t['cause'])}</td><td>{_e(ran)}</td></tr>"
-        )
+        indexes = t["map_indexes"]
+        latest = f"{len(indexes)} map indexes" if indexes is not None else _ran(t["last_run"])
+        rows.append(_row(t, t["task_id"], latest, chosen))
+        for index in indexes or ():
+            label = f"{t['task_id']}[{index['map_index']}]"
+            rows.append(_row(t, label, _ran(index["last_run"]), chosen, index["map_index"]))
     return (
         "<table id='tasks'><tr><th>task</th><th>next run</th><th>why</th>"
         "<th>latest run</th></tr>" + "".join(rows) + "</table>"
     )
+
+
+def _row(
+    task: Mapping[str, Any], label: str, latest: str, chosen: str, index: int | None = None
+) -> str:
+    mapped = "" if index is None else f" data-map-index='{index}'"
+    return (
+        f"<tr{chosen} data-task='{_e(task['task_id'])}'{mapped} "
+        f"data-status='{_e(task['status'])}'><td><code>{_e(label)}</code></td>"
+        f"<td>{_badge(task['status'])}</td><td>{_e(task['cause'])}</td><td>{_e(latest)}</td></tr>"
+    )
+
+
+def _ran(last: Mapping[str, Any] | None) -> str:
+    return f"{last['status']}: {last['reason']}" if last else ""
 
 
 def _task_details(task: Mapping[str, Any]) -> str:
@@ -81,6 +97,8 @@ def _task_details(task: Mapping[str, Any]) -> str:
         f"<p>Results stored as <code>{_e(task['name'])}</code>. Next run: "
         f"{_badge(task['status'])} {_e(task['cause'])}</p>"
     )
+    if task["map_indexes"] is not None:
+        out.append(_map_indexes(task["map_indexes"]))
     if task["changes"]:
         items = "".join(f"<li class='changed'>{_e(c['text'])}</li>" for c in task["changes"])
         out.append(f"<h2>What changed</h2><ul id='changes'>{items}</ul>")
@@ -94,6 +112,22 @@ def _task_details(task: Mapping[str, Any]) -> str:
         f"<div class='graph' id='tree'>{task['picture']}</div>"
     )
     return "\n".join(out)
+
+
+def _map_indexes(indexes: list[Mapping[str, Any]]) -> str:
+    """A mapped task: one result per map index; the tree below is the latest stored one."""
+    rows = "".join(
+        f"<tr data-map-index='{i['map_index']}'><td>{i['map_index']}</td>"
+        f"<td>{_e(_ran(i['last_run']))}</td>"
+        f"<td><code>{_e((i['last_run'] or {}).get('signature') or '')}</code></td></tr>"
+        for i in indexes
+    )
+    return (
+        "<h2>Map indexes</h2><p>A mapped task: one result per map index, each signed with its "
+        "own arguments. The tree below is the latest result stored.</p>"
+        "<table id='map-indexes'><tr><th>map index</th><th>latest run</th><th>signature</th>"
+        f"</tr>{rows}</table>"
+    )
 
 
 def _badge(text: str) -> str:

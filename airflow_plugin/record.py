@@ -28,12 +28,18 @@ class TaskRecord:
     name: str | None  # as given to the operator; None: the default result name
     inputs: tuple[str, ...]  # upstream task ids whose results are arguments
     code: CodeGraph
+    mapped: bool = False  # one result per map index (``.expand()``)
 
     def serialize(self) -> dict[str, Any]:
         """Called by Airflow's DAG serializer. Template fields longer than
         ``[core] max_templated_field_length`` are truncated: then the graph's nodes are left
         out and only its digest travels (the tab still knows *whether* the code changed)."""
-        data = {"name": self.name, "inputs": list(self.inputs), "code": self.code.to_dict()}
+        data = {
+            "name": self.name,
+            "inputs": list(self.inputs),
+            "code": self.code.to_dict(),
+            "mapped": self.mapped,
+        }
         if len(str(data)) > conf.getint("core", "max_templated_field_length"):
             data["code"] = {"root": self.code.root, "digest": self.code.digest, "nodes": None}
         return data
@@ -49,7 +55,8 @@ class TaskRecord:
             if code.get("nodes") is not None
             else CodeGraph(code["root"], code["digest"], {})
         )
-        return cls(data.get("name"), tuple(data.get("inputs", ())), graph)
+        inputs = tuple(data.get("inputs", ()))
+        return cls(data.get("name"), inputs, graph, bool(data.get("mapped", False)))
 
     @property
     def complete(self) -> bool:

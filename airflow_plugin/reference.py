@@ -81,21 +81,28 @@ def as_refs(value: Any, store: Store | None = None) -> Any:
     """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
     its signature, loaded only if the task runs. A sequence Airflow builds lazily (a mapped
     task's results, ``XComArg.map``/``zip``/``concat``) becomes a list, in order."""
-    if is_reference(value):
-        return _ref(value, store)
     if isinstance(value, Sequence) and type(value).__module__.startswith("airflow."):
         value = list(value)
+    whole = pushed_reference(value)
+    if whole is not None:
+        return _ref(whole, store)
     if type(value) in (list, tuple):
-        whole = _whole(dict(enumerate(value)))
-        if whole is not None:
-            return _ref(whole, store)
         return type(value)(as_refs(v, store) for v in value)
     if type(value) is dict:
-        whole = _whole(value)
-        if whole is not None:
-            return _ref(whole, store)
         return {k: as_refs(v, store) for k, v in value.items()}
     return value
+
+
+def pushed_reference(value: object) -> dict[str, Any] | None:
+    """The reference a task's XCom stands for: a reference, or references to every part of
+    one result (then the reference to that whole result); None for any other value."""
+    if is_reference(value):
+        return value  # type: ignore[return-value]
+    if type(value) in (list, tuple):
+        return _whole(dict(enumerate(value)))  # type: ignore[arg-type]
+    if type(value) is dict:
+        return _whole(value)
+    return None
 
 
 def _whole(parts: Mapping[Any, Any]) -> dict[str, Any] | None:

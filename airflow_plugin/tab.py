@@ -9,14 +9,16 @@ from typing import Any
 from skipwise.airflow.dagplan import DagPlan
 from skipwise.host import Change, Status, Store, latest_tree, to_svg, tree_graph
 
-# A task's latest run, from its XCom reference: {"status", "reason", "signature", ...}.
-Runs = Mapping[str, Mapping[str, Any]]
+# Each task's latest run, from its XCom references ({"status", "reason", "signature", ...}) by
+# map index: -1 for a task that is not mapped.
+Runs = Mapping[str, Mapping[int, Mapping[str, Any]]]
 
 
 def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) -> dict[str, Any]:
     """``warning`` says when the latest run used another store than the one read here: then
     every status would be wrong (the API server needs the workers' ``$SKIPWISE_STORE``)."""
-    elsewhere = sorted({str(r.get("store")) for r in runs.values()} - {store.url})
+    used = {str(r.get("store")) for by_index in runs.values() for r in by_index.values()}
+    elsewhere = sorted(used - {store.url})
     return {
         "dag_id": dag_plan.dag_id,
         "store": store.url,
@@ -52,18 +54,29 @@ def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict
 
 
 def _task(dag_plan: DagPlan, task_id: str, runs: Runs) -> dict[str, Any]:
+    """``map_indexes``: a mapped task's latest run, per map index (None for a task that is
+    not mapped)."""
     item = dag_plan.item(task_id)
-    last = runs.get(task_id)
+    task = next(t for t in dag_plan.tasks if t.task_id == task_id)
+    latest = runs.get(task_id, {})
+    mapped = task.record is not None and task.record.mapped
     return {
         "task_id": task_id,
         "name": item.name if item.status is not Status.UNMANAGED else None,
         "status": item.status,
         "cause": item.cause,
-        "upstream": next(t.upstream for t in dag_plan.tasks if t.task_id == task_id),
-        "last_run": None
-        if last is None
-        else {k: last.get(k) for k in ("status", "reason", "signature", "store")},
+        "upstream": task.upstream,
+        "last_run": None if mapped else _run(latest.get(-1)),
+        "map_indexes": [{"map_index": i, "last_run": _run(r)} for i, r in sorted(latest.items())]
+        if mapped
+        else None,
     }
+
+
+def _run(reference: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if reference is None:
+        return None
+    return {k: reference.get(k) for k in ("status", "reason", "signature", "store")}
 
 
 def _change(change: Change) -> dict[str, Any]:

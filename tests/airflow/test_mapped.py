@@ -5,12 +5,15 @@ any mapped body runs."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
 from skipwise import config
-from tests.airflow.conftest import DAGS, Project, run_dag
+from tests.airflow.conftest import DAGS, Project, run_dag, serialize_dags
 
 FILES = {
     "minipipe/fan.py": """
@@ -49,6 +52,10 @@ FILES = {
         def scalar():
             record("scalar")
             return 7
+
+        def rows():
+            record("rows")
+            return [{"kv": ["a", 1]}]
     """,
     "fan.py": """
         import pendulum
@@ -72,10 +79,20 @@ FILES = {
         from airflow.sdk import dag, task
 
         from minipipe import fan
+        from skipwise.airflow import SkipwiseOperator
 
         @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
         def unmappable():
             task.skipwise(fan.item).expand(x=task.skipwise(fan.scalar)())
+            rows = task.skipwise(fan.rows)()
+            task.skipwise(fan.pair, task_id="by_kwargs").expand_kwargs(rows)
+            SkipwiseOperator.partial(task_id="classic", python_callable=fan.pair).expand(
+                op_kwargs=rows
+            )
+            # a classic operator mapped over a literal list: one result per partition
+            SkipwiseOperator.partial(task_id="parted", python_callable=fan.table).expand(
+                partition=["p1", "p2"]
+            )
 
         the_dag = unmappable()
     """,
@@ -153,10 +170,85 @@ def test_expanding_over_a_result_that_is_no_collection_fails_before_any_mapped_b
     fan: Project, capfd: pytest.CaptureFixture[str]
 ) -> None:
     run = run_dag(fan.dag("unmappable"))
-    assert fan.calls() == ["scalar"]
-    assert run.states == {"scalar": "failed", "item": "upstream_failed"}
+    assert fan.calls() == ["rows", "scalar", "table", "table"]
+    assert {t: run.states[t] for t in ("scalar", "item", "by_kwargs", "classic")} == {
+        "scalar": "failed",
+        "item": "upstream_failed",
+        "by_kwargs": "failed",  # expand_kwargs(): one element would be all the arguments
+        "classic": "failed",
+    }
+    log = "".join(capfd.readouterr())
     assert (
         "scalar: item maps over this task's result, which must be a list, a tuple or a dict "
-        "with string keys" in "".join(capfd.readouterr())
+        "with string keys" in log
     )
+    assert "classic: its op_kwargs would be one element of a skipwise result" in log
     assert config.current_store().pointer("unmappable.scalar") is not None  # it is stored
+    parted = run.mapped["parted"]
+    assert parted[0]["signature"] != parted[1]["signature"]  # signed by their partitions
+
+
+def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
+    from airflow.utils.session import create_session
+
+    from skipwise.airflow import api, page, tab
+
+    ran = run_dag(fan.dag("fan"))
+    run_dag(fan.dag("unmappable"))
+    fan.calls()
+    fan.edit("minipipe/fan.py", "return scale(x) + 1", "return scale(x) + 2")
+    serialize_dags()  # what the DAG processor does after the edit: the API server sees it
+    store = config.current_store()
+    with create_session() as session:
+        dag_plan, run_id, runs = api._load("fan_dag", session)
+    assert run_id == ran.run_id
+    view = tab.dag_view(dag_plan, store, run_id, runs)
+    tasks = {t["task_id"]: t for t in view["tasks"]}
+    assert {t: (tasks[t]["status"], tasks[t]["map_indexes"] is not None) for t in tasks} == {
+        "seed": ("reuse", False),
+        "item": ("rerun-code", True),
+        "total": ("rerun-upstream", False),
+        "plain_total": ("unmanaged", False),
+        "whole": ("reuse", False),
+        "table": ("reuse", False),
+        "pair": ("reuse", True),
+    }
+    assert tasks["item"]["name"] == "fan_dag.item"
+    assert [(i["map_index"], i["last_run"]["signature"]) for i in tasks["item"]["map_indexes"]] == [
+        (i, ran.mapped["item"][i]["signature"]) for i in range(4)
+    ]
+    assert tasks["seed"]["last_run"]["signature"] == ran.values["seed"][0]["signature"]
+
+    selected = tab.task_view(dag_plan, "item", store, runs)
+    assert [c["text"] for c in selected["changes"]] == ["own code changed (minipipe.fan:item)"]
+    html = page.render(view, dag_plan.status_graph(), selected)
+    for i in range(4):
+        assert f"<code>item[{i}]</code>" in html
+        assert f"<tr data-map-index='{i}'><td>{i}</td><td>computed: " in html
+
+    # A classic operator mapped with partial(): its record travels as well.
+    with create_session() as session:
+        other_plan, _, other_runs = api._load("unmappable", session)
+    parted = tab.dag_view(other_plan, store, None, other_runs)["tasks"]
+    parted_view = next(t for t in parted if t["task_id"] == "parted")
+    assert parted_view["status"] == "reuse"
+    assert [i["last_run"]["status"] for i in parted_view["map_indexes"]] == ["computed"] * 2
+
+    # `skipwise plan` on the DAG file: one line per mapped task, marked.
+    result = subprocess.run(
+        [sys.executable, "-m", "skipwise.cli", "plan", "fan.py", "-f", "json"],
+        cwd=DAGS,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    statuses = {i["label"]: i["status"] for i in json.loads(result.stdout)["items"]}
+    assert statuses == {
+        "seed": "reuse",
+        "item [mapped]": "rerun-code",
+        "total": "rerun-upstream",
+        "plain_total": "unmanaged",
+        "whole": "reuse",
+        "table": "reuse",
+        "pair [mapped]": "reuse",
+    }

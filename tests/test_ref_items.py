@@ -39,3 +39,41 @@ def test_result_keys_on_a_hit_come_from_the_stored_tree(monkeypatch: pytest.Monk
             patched.setattr(FilesystemStore, "load", lambda *_: pytest.fail("data was read"))
             assert step.result_keys(hit) == keys
     assert config.current_store().tree(hit.manifest)["result_keys"] is None
+
+
+def three() -> list[str]:
+    return ["a", "b", "c"]
+
+
+def test_what_a_host_maps_over_on_a_hit_comes_from_the_stored_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``lists=True``: a list's indices too (a mapped Airflow task's elements); a result that
+    is no collection has none."""
+    for fn, args, keys in (
+        (three, (), [0, 1, 2]),
+        (pair, (), [0, 1]),
+        (parts, (), ["even", "odd"]),
+        (len, ([1, 2],), None),
+    ):
+        step = Step(fn, StepOptions(name=fn.__name__))
+        assert step.result_keys(step.run(args), lists=True) == keys
+        hit = step.run(args, load=False)
+        assert hit.status == "reused"
+        with monkeypatch.context() as patched:
+            patched.setattr(FilesystemStore, "load", lambda *_: pytest.fail("data was read"))
+            assert step.result_keys(hit, lists=True) == keys
+
+
+def test_an_entry_stored_without_its_length_is_read_to_find_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    step = Step(three, StepOptions(name="three"))
+    step.run()
+    hit = step.run(load=False)
+    store = step.store()
+    tree = store.tree(hit.manifest)
+    assert tree["result_length"] == 3
+    del tree["result_length"]  # as in entries stored before lengths were recorded
+    monkeypatch.setattr(type(store), "tree", lambda self, manifest: tree)
+    assert step.result_keys(hit, lists=True) == [0, 1, 2]

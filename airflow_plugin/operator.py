@@ -10,7 +10,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import XComArg, get_current_context
 from airflow.sdk.bases.operator import partial as airflow_partial
 
-from skipwise import StoreError
+from skipwise import ArgumentError, StoreError
 from skipwise.airflow import context as airflow_context
 from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.mapped import SkipwisePartial
@@ -18,6 +18,7 @@ from skipwise.airflow.record import FIELD, TaskRecord, result_name
 from skipwise.airflow.reference import as_refs, is_reference, part_references, reference
 from skipwise.host import (
     PARTITION,
+    Outcome,
     Step,
     StepOptions,
     force_requested,
@@ -147,19 +148,29 @@ class SkipwiseOperator(PythonOperator):
                 "signature": outcome.signature,
             }
         whole = reference(outcome, store)
-        if self.multiple_outputs:
-            keys = step.result_keys(outcome)
-            if keys is None or not all(isinstance(key, str) for key in keys):
-                raise TypeError(
-                    f"{self.task_id}: multiple_outputs=True needs a result that is a dict with "
-                    f"string keys; result {outcome.signature[:12]} of {step.name} is not one "
-                    "(it is stored: return a dict, or set multiple_outputs=False)"
-                )
-            return part_references(whole, keys)
+        if not self.multiple_outputs:
+            return self._mappable(whole, step, outcome, context)
+        keys = step.result_keys(outcome)
+        if keys is None or not all(isinstance(key, str) for key in keys):
+            raise TypeError(
+                f"{self.task_id}: multiple_outputs=True needs a result that is a dict with "
+                f"string keys; result {outcome.signature[:12]} of {step.name} is not one (it "
+                "is stored: return a dict, or set multiple_outputs=False)"
+            )
+        return part_references(whole, keys)
+
+    def _mappable(
+        self,
+        whole: dict[str, Any],
+        step: Step[Any],
+        outcome: Outcome[Any],
+        context: Mapping[str, Any],
+    ) -> Any:
+        """The reference, or one reference per part of the result when a mapped task expands
+        over this one (Airflow maps over the entries of the XCom it pushes)."""
         mappers = sorted(task.node_id for task in self.iter_mapped_dependants())
-        if not mappers or context["ti"].is_mapped:
+        if not mappers or context["ti"].is_mapped:  # Airflow's own test
             return whole
-        # Airflow maps over this XCom's entries: one reference per part of the result.
         keys = step.result_keys(outcome, lists=True)
         if keys is None:
             raise TypeError(
@@ -177,7 +188,7 @@ def refuse_element_arguments(task_id: str | None, arguments: Mapping[str, Any]) 
     they hold are in the data, which is not loaded to sign."""
     for field in ("op_args", "op_kwargs"):
         if is_reference(arguments.get(field)):
-            raise TypeError(
+            raise ArgumentError(
                 f"{task_id}: its {field} would be one element of a skipwise result "
                 "(expand_kwargs() or expand(op_args=/op_kwargs=) over it), whose names skipwise "
                 "cannot know without loading data; expand over a parameter instead "

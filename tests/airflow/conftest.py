@@ -309,6 +309,12 @@ class Project:
 
         return next(value for value in vars(module).values() if isinstance(value, DAG))
 
+    def add(self, files: dict[str, str]) -> Project:
+        """Write ``files`` (dedented) into the DAGs folder, beside the project's."""
+        for name, source in files.items():
+            (self.folder / name).write_text(textwrap.dedent(source).lstrip())
+        return self
+
     def edit(self, file: str, old: str, new: str) -> None:
         path = self.folder / file
         text = path.read_text()

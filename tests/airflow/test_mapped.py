@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -101,9 +100,7 @@ FILES = {
 
 @pytest.fixture
 def fan(project: Project) -> Project:
-    for name, source in FILES.items():
-        (DAGS / name).write_text(textwrap.dedent(source).lstrip())
-    return project
+    return project.add(FILES)
 
 
 def stored(reference: dict) -> object:

@@ -4,12 +4,10 @@ item is signed by it."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from skipwise import config
-from tests.airflow.conftest import DAGS, Project, run_dag
+from tests.airflow.conftest import Project, run_dag
 from tests.parts_project import CONSUMERS, STEPS
 
 FILES = {
@@ -44,9 +42,7 @@ def rows(n: int = 3):
 
 @pytest.fixture
 def parts(project: Project) -> Project:
-    for name, source in FILES.items():
-        (DAGS / name).write_text(textwrap.dedent(source).lstrip())
-    return project
+    return project.add(FILES)
 
 
 def test_one_reference_per_key_each_consumer_signed_by_its_item(

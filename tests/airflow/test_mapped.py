@@ -194,6 +194,7 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
     run_dag(fan.dag("unmappable"))
     fan.calls()
     fan.edit("minipipe/fan.py", "return scale(x) + 1", "return scale(x) + 2")
+    fan.edit("minipipe/fan.py", '{"a": 1, "b": 2}', '{"a": 1, "b": 3}')  # what pair maps over
     serialize_dags()  # what the DAG processor does after the edit: the API server sees it
     store = config.current_store()
     with create_session() as session:
@@ -207,8 +208,8 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
         "total": ("rerun-upstream", False),
         "plain_total": ("unmanaged", False),
         "whole": ("reuse", False),
-        "table": ("reuse", False),
-        "pair": ("reuse", True),
+        "table": ("rerun-code", False),
+        "pair": ("rerun-upstream", True),
     }
     assert tasks["item"]["name"] == "fan_dag.item"
     assert [(i["map_index"], i["last_run"]["signature"]) for i in tasks["item"]["map_indexes"]] == [
@@ -228,7 +229,7 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
         other_plan, _, other_runs = api._load("unmappable", session)
     parted = tab.dag_view(other_plan, store, None, other_runs)["tasks"]
     parted_view = next(t for t in parted if t["task_id"] == "parted")
-    assert parted_view["status"] == "reuse"
+    assert parted_view["status"] == "rerun-code"  # it runs fan.table too
     assert [i["last_run"]["status"] for i in parted_view["map_indexes"]] == ["computed"] * 2
 
     # `skipwise plan` on the DAG file: one line per mapped task, marked.
@@ -246,6 +247,6 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
         "total": "rerun-upstream",
         "plain_total": "unmanaged",
         "whole": "reuse",
-        "table": "reuse",
-        "pair [mapped]": "reuse",
+        "table": "rerun-code",
+        "pair [mapped]": "rerun-upstream",
     }

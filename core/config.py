@@ -14,6 +14,7 @@ from skipwise import extras
 from skipwise.boundary import Boundary
 from skipwise.errors import SkipwiseError, StoreError
 from skipwise.store import Store, open_store
+from skipwise.store.protocol import LEASE_POLICIES, LEASE_TTL
 
 DEFAULT_STORE = ".skipwise"
 # A folder holding one of these is a project root: the default store is kept there.
@@ -31,6 +32,8 @@ class Settings:
     read_only: bool | None = None  # None: $SKIPWISE_READ_ONLY
     on_store_error: str | None = None  # "raise" | "compute"; None: $SKIPWISE_ON_STORE_ERROR
     signing_key: str | bytes | None = None  # None: $SKIPWISE_SIGNING_KEY
+    on_lease_held: str | None = None  # "wait" | "compute" | "fail"; None: $SKIPWISE_ON_LEASE_HELD
+    lease_ttl: float | None = None  # seconds; None: $SKIPWISE_LEASE_TTL, else LEASE_TTL
 
 
 _lock = threading.Lock()
@@ -50,6 +53,8 @@ def configure(
     read_only: bool | None = None,
     on_store_error: Literal["raise", "compute"] | None = None,
     signing_key: str | bytes | None = None,
+    on_lease_held: Literal["wait", "compute", "fail"] | None = None,
+    lease_ttl: float | None = None,
 ) -> None:
     """Set process-wide options; arguments left as None keep their current value.
 
@@ -59,12 +64,20 @@ def configure(
     ``read_only`` serves hits but never writes (a production cache shared with developers).
     ``on_store_error="compute"`` runs functions uncached when the store cannot be used,
     instead of raising. ``signing_key`` signs pickled results (required on shared stores).
+    ``on_lease_held`` says what a call does while another process computes the same
+    signature: "wait" for its result (the default), "compute" anyway, or "fail";
+    ``lease_ttl`` is how many seconds a holder that stopped renewing its lease (killed,
+    stalled) keeps it.
     """
     global _settings, _store, _boundary
     if on_store_error is not None and on_store_error not in _STORE_ERROR_POLICIES:
         raise SkipwiseError(
             f"on_store_error must be one of {_STORE_ERROR_POLICIES}, got {on_store_error!r}"
         )
+    if on_lease_held is not None:
+        lease_policy(on_lease_held, "on_lease_held")
+    if lease_ttl is not None:
+        _positive_seconds(lease_ttl, "lease_ttl")
     changes: dict[str, Any] = {}
     if store is not None:
         changes["store"] = store if isinstance(store, Store) else os.fspath(store)
@@ -82,6 +95,10 @@ def configure(
         changes["on_store_error"] = on_store_error
     if signing_key is not None:
         changes["signing_key"] = signing_key
+    if on_lease_held is not None:
+        changes["on_lease_held"] = on_lease_held
+    if lease_ttl is not None:
+        changes["lease_ttl"] = float(lease_ttl)
     with _lock:
         _settings = replace(_settings, **changes)
         if {"store", "storage_options", "read_only", "signing_key"} & changes.keys():
@@ -117,6 +134,36 @@ def on_store_error() -> str:
             f"SKIPWISE_ON_STORE_ERROR must be one of {_STORE_ERROR_POLICIES}, got {policy!r}"
         )
     return policy
+
+
+def lease_policy(given: str | None = None, where: str = "on_lease_held") -> str:
+    """What a call does while another computes its signature: ``given`` (a step's option),
+    else the configured policy, else ``$SKIPWISE_ON_LEASE_HELD``, else "wait"."""
+    if given is None:
+        given, where = _settings.on_lease_held, "on_lease_held"
+    if given is None:
+        given, where = os.environ.get("SKIPWISE_ON_LEASE_HELD") or "wait", "SKIPWISE_ON_LEASE_HELD"
+    if given not in LEASE_POLICIES:
+        raise SkipwiseError(f"{where} must be one of {LEASE_POLICIES}, got {given!r}")
+    return given
+
+
+def lease_ttl() -> float:
+    """Seconds a lease outlives its holder's last heartbeat."""
+    if _settings.lease_ttl is not None:
+        return _settings.lease_ttl
+    text = os.environ.get("SKIPWISE_LEASE_TTL")
+    return LEASE_TTL if not text else _positive_seconds(text, "SKIPWISE_LEASE_TTL")
+
+
+def _positive_seconds(value: object, where: str) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise SkipwiseError(f"{where} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def store_url() -> str:

@@ -42,6 +42,11 @@ class StoreError(SkipwiseError):
     """A store could not be reached or used; the message names the store URL and the cause."""
 
 
+class LeaseHeld(SkipwiseError):
+    """Another caller is computing this result and ``on_lease_held="fail"`` says not to wait;
+    the message names the holder."""
+
+
 class ArgumentError(SkipwiseError, TypeError):
     """An argument skipwise cannot sign; the message names the function, the argument and
     where inside it the problem is."""

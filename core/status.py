@@ -97,6 +97,11 @@ class Reason:
     UNMANAGED = "not managed by skipwise"
 
     @staticmethod
+    def concurrent(producer: str) -> str:
+        """A result another caller computed while this one waited for it (its lease)."""
+        return f"computed concurrently by {producer}"
+
+    @staticmethod
     def store_unusable(error: object) -> str:
         return f"store unusable: {error}"
 

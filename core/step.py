@@ -15,6 +15,7 @@ the manifest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import logging
@@ -66,7 +67,9 @@ class StepOptions:
     ``name`` lists results in the store (default ``module.qualname``); ``version`` is a manual
     bump; ``ignore`` leaves parameters out of the signature; ``depends_on`` adds what the
     analysis cannot see (functions, modules, values, ``File``s); ``codec`` and
-    ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one.
+    ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one;
+    ``on_lease_held`` overrides the configured policy while another caller computes the same
+    signature ("wait", "compute", "fail").
     """
 
     name: str | None = None
@@ -76,11 +79,14 @@ class StepOptions:
     depends_on: tuple[object, ...] = ()
     allow_pickle: bool | None = None
     store: Store | None = None
+    on_lease_held: str | None = None
 
     def __post_init__(self) -> None:
         # Accept any iterable, keep tuples: options are compared and shared between copies.
         object.__setattr__(self, "ignore", tuple(self.ignore))
         object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        if self.on_lease_held is not None:
+            config.lease_policy(self.on_lease_held)
 
     @classmethod
     def take(cls, kwargs: dict[str, Any], *, leave: Iterable[str] = ()) -> StepOptions:
@@ -256,15 +262,24 @@ class Step(Generic[R]):
         asset/run); it is kept in the manifest.
         """
         if decision.hit:
-            try:
-                return self._serve(decision, load)
-            except CorruptEntry as exc:
-                assert decision.store is not None  # a hit came from a store
-                warn(f"{exc} in store {decision.store.url}; recomputing {self.name}")
-                decision = self._miss(decision.tree, decision.store, replace=True)
-            except StoreError as exc:
-                decision = self._unusable(decision.tree, exc)
-        return self._compute(decision, body, producer)
+            served = self._try_serve(decision, load)
+            if isinstance(served, Outcome):
+                return served
+            decision = served
+        return self._compute(decision, body, load, producer)
+
+    def _try_serve(self, decision: Decision, load: bool) -> Outcome[R] | Decision:
+        """Serve a hit; if its entry turns out damaged (recomputed and replaced) or the store
+        fails, the decision to compute instead."""
+        store = decision.store
+        assert store is not None  # a hit came from a store
+        try:
+            return self._serve(decision, load)
+        except CorruptEntry as exc:
+            warn(f"{exc} in store {store.url}; recomputing {self.name}")
+            return self._miss(decision.tree, store, replace=True)
+        except StoreError as exc:
+            return self._unusable(decision.tree, exc)
 
     def call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
         """Run the function with ``Ref`` arguments loaded."""
@@ -302,12 +317,51 @@ class Step(Generic[R]):
         return Outcome(value, tree.signature, Status.REUSED, decision.reason, manifest, tree)  # type: ignore[arg-type]
 
     def _compute(
+        self,
+        decision: Decision,
+        body: Callable[[], R],
+        load: bool,
+        producer: Mapping[str, str] | None,
+    ) -> Outcome[R]:
+        """Run ``body`` under the signature's lease, so concurrent callers compute it once:
+        whoever gets the lease after another committed the result is served that result."""
+        tree, store = decision.tree, decision.store
+        if store is None or writes_refused(store):  # nothing will be stored: no lease
+            return self._run(decision, body, producer)
+        try:
+            seen = _entry(store, tree.signature) if decision.replace else None
+            lease = store.lease(
+                tree.signature,
+                holder=producer_info(producer),
+                policy=config.lease_policy(self.options.on_lease_held),
+                ttl=config.lease_ttl(),
+                what=self.name,
+            )
+        except StoreError as exc:
+            return self._run(self._unusable(tree, exc), body, producer)
+        with lease or contextlib.nullcontext():
+            try:
+                fresh = _entry(store, tree.signature)
+            except StoreError:  # storing will say so, with the value in hand
+                fresh = None
+            if fresh is not None and fresh != seen:  # committed meanwhile
+                reason = Reason.concurrent(fresh.producer_text())
+                served = self._try_serve(Decision(tree, store, Status.REUSED, reason, fresh), load)
+                if isinstance(served, Outcome):
+                    return served
+                decision = served
+            return self._run(decision, body, producer)
+
+    def _run(
         self, decision: Decision, body: Callable[[], R], producer: Mapping[str, str] | None
     ) -> Outcome[R]:
-        tree, store, reason = decision.tree, decision.store, decision.reason
+        """Run ``body`` and store its value. Work done is never thrown away: a value the store
+        does not take (read-only, unusable, or failing after retries) is returned, with a
+        warning."""
+        tree, store = decision.tree, decision.store
         if store is None:
             return self._unstored(body(), decision, producer)
-        log.info("computing %s %s: %s", self.name, tree.signature[:12], reason)
+        log.info("computing %s %s: %s", self.name, tree.signature[:12], decision.reason)
         value = body()
         if writes_refused(store):
             warn_once(f"store {store.url} is read-only: computed results are not stored")
@@ -325,15 +379,18 @@ class Step(Generic[R]):
                 producer=producer_info(producer),
                 replace=decision.replace,
             )
-        except StoreError as exc:
-            _tolerate(exc)
-            return self._unstored(value, decision, producer)
-        except CodecError as exc:  # work done is never thrown away: return it, unstored
-            warn(f"{exc}; the result is returned but not stored")
+        except (StoreError, CodecError) as exc:
+            warn(f"{exc}; the result of {self.name} is returned but not stored")
             return self._unstored(value, decision, producer)
         self._advance_pointer(store, tree.signature)
         return Outcome(
-            value, tree.signature, Status.COMPUTED, reason, manifest, tree, decision.changes
+            value,
+            tree.signature,
+            Status.COMPUTED,
+            decision.reason,
+            manifest,
+            tree,
+            decision.changes,
         )
 
     def _unstored(
@@ -404,6 +461,14 @@ def _result_shape(value: object) -> dict[str, Any]:
         keys = list(range(len(value)))
     length = len(value) if isinstance(value, (list, tuple)) else None
     return {RESULT_KEYS: keys, RESULT_LENGTH: length}
+
+
+def _entry(store: Store, signature: str) -> Manifest | None:
+    """The entry committed for ``signature`` now; a damaged one counts as none."""
+    try:
+        return store.manifest(signature)
+    except CorruptEntry:
+        return None
 
 
 def _tolerate(error: StoreError) -> None:

@@ -145,13 +145,66 @@ class Manifest:
             raise ValueError(f"data {self.data!r} or tree {self.tree!r} is not a plain name")
 
     def producer_text(self) -> str:
-        context = self.producer.get("context")
-        if isinstance(context, dict) and context:
-            return "/".join(str(v) for v in context.values())
-        return f"{self.producer.get('user', '?')}@{self.producer.get('host', '?')}"
+        return producer_text(self.producer)
 
 
 _FIELD_TYPES = typing.get_type_hints(Manifest)
+
+
+def producer_text(producer: Mapping[str, Any]) -> str:
+    """Who computed (or is computing) a result, in a few words: the host's context
+    (DAG/task/run, asset/run) if any, else ``user@host``."""
+    context = producer.get("context")
+    if isinstance(context, dict) and context:
+        return "/".join(str(v) for v in context.values())
+    return f"{producer.get('user', '?')}@{producer.get('host', '?')}"
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """Who is computing a signature, until when: the lease record a store keeps while a body
+    runs. ``expires_at`` moves forward with each heartbeat; past it, the holder is taken to
+    be dead and another caller may take the lease over."""
+
+    token: str  # this holding of the lease: a renewal or release applies to it only
+    holder: dict[str, Any]  # producer_info() of the holder
+    acquired_at: str
+    expires_at: str
+    ttl: float
+
+    @classmethod
+    def new(cls, holder: Mapping[str, Any], ttl: float, token: str) -> LeaseRecord:
+        now = datetime.now(UTC)
+        stamp = now.isoformat(timespec="milliseconds")
+        return cls(token, dict(holder), stamp, _later(now, ttl), ttl)
+
+    def renewed(self) -> LeaseRecord:
+        return replace(self, expires_at=_later(datetime.now(UTC), self.ttl))
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> LeaseRecord | None:
+        """The record as stored, or None if it cannot be read (a torn write: expired)."""
+        try:
+            record = cls(**json.loads(raw))
+            datetime.fromisoformat(record.expires_at)
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return record
+
+    def expired(self) -> bool:
+        expires = datetime.fromisoformat(self.expires_at)
+        return expires.tzinfo is None or expires <= datetime.now(UTC)
+
+    def holder_text(self) -> str:
+        """The holder for messages: who, and which process."""
+        return f"{producer_text(self.holder)} (pid {self.holder.get('pid', '?')})"
+
+
+def _later(now: datetime, seconds: float) -> str:
+    return (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
 def unsaved_manifest(

@@ -6,15 +6,18 @@ Layout under the root::
     objects/<sig[:2]>/<sig>/tree-<token>.json      signature tree and sources
     objects/<sig[:2]>/<sig>/manifest.json          the commit, written last
     names/<name>.json                              pointer to a name's latest signature
+    leases/<sig>.json                              who is computing a signature (a lease)
 
 Every writer uses its own token, so concurrent writers never touch each other's data; the
 manifest decides which data is the entry. Locally the manifest is committed with a hard link,
 which fails if another writer got there first; on object stores a PUT is atomic per object and
 the commit is a conditional PUT (``If-None-Match: *``), so the first writer wins there too.
 
-A pointer is replaced by compare-and-set: locally under a file lock (``names/.lock``), on S3 by a
-PUT conditional on the ETag of the object compared (``If-Match``). Other filesystems (memory,
-GCS, Azure) have no such write here: between the compare and the write, the last writer wins.
+A pointer or a lease is replaced by compare-and-set: locally under a file lock (``names/.lock``,
+``leases/.lock``), on S3 by a PUT conditional on the ETag of the object compared (``If-Match``),
+or its absence (``If-None-Match: *``), and a DELETE conditional on the ETag. Other filesystems
+(memory, GCS, Azure) have no such write here: between the compare and the write, the last
+writer wins.
 
 On object stores, existence checks for many signatures list the ``objects/<xx>/`` shards that
 hold them, concurrently, instead of asking about each signature.
@@ -420,28 +423,48 @@ class FilesystemStore(Store[_Write]):
     def _swap_pointer(
         self, session: _Write, name: str, expected: Raw | None, pointer: Pointer
     ) -> bool:
-        path = self._pointer_path(name)
+        return self._swap(self._pointer_path(name), expected, pointer.to_json())
+
+    def _lease_path(self, signature: str) -> str:
+        return f"{self.root}/leases/{validate_signature(signature)}.json"
+
+    def _read_lease(self, signature: str) -> Raw | None:
+        return self._read_or_none(self._lease_path(signature))
+
+    def _swap_lease(self, signature: str, expected: Raw | None, record: bytes | None) -> bool:
+        return self._swap(self._lease_path(signature), expected, record)
+
+    def _swap(self, path: str, expected: Raw | None, data: bytes | None) -> bool:
+        """Write ``data`` to ``path`` (None: remove it) if it still holds ``expected`` (None:
+        it is absent); False if it does not. Locally under the folder's ``.lock``."""
         if self._s3:
-            return self._swap_on_s3(path, expected, pointer.to_json())
+            return self._swap_on_s3(path, expected, data)
         if not self._local:  # no compare-and-set here: the last writer wins after the compare
             if self._read_or_none(path) != expected:
                 return False
-            self.fs.pipe_file(path, pointer.to_json())
+            if data is None:
+                self.fs.rm_file(path)
+            else:
+                self.fs.pipe_file(path, data)
             return True
-        lock = f"{self.root}/names/.lock"
+        lock = f"{os.path.dirname(path)}/.lock"
         self._refuse_links(path)
         self._refuse_links(lock)  # the lock file is truncated when taken: never a link
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with FileLock(lock, timeout=LOCK_TIMEOUT):
             if self._read_or_none(path) != expected:
                 return False
-            temporary = f"{path}.{session.token}.tmp"
-            _write_file(temporary, pointer.to_json())
+            if data is None:
+                os.unlink(path)
+                return True
+            temporary = f"{path}.{uuid.uuid4().hex[:16]}.tmp"
+            _write_file(temporary, data)
             os.replace(temporary, path)
         return True
 
-    def _swap_on_s3(self, path: str, expected: Raw | None, data: bytes) -> bool:
-        """A PUT that holds only while the object is the one compared (or is still absent)."""
+    def _swap_on_s3(self, path: str, expected: Raw | None, data: bytes | None) -> bool:
+        """A PUT (or DELETE) that holds only while the object is the one compared (or is
+        still absent)."""
         try:
             try:
                 with self.fs.open(path, "rb") as handle:
@@ -451,10 +474,21 @@ class FilesystemStore(Store[_Write]):
                 current, condition = None, {"mode": "create"}
             if current != expected:
                 return False
-            self.fs.pipe_file(path, data, **condition)
+            if data is not None:
+                self.fs.pipe_file(path, data, **condition)
+            elif current is not None:  # s3fs's rm_file takes no condition: ask S3 directly
+                bucket, key, _ = self.fs.split_path(path)
+                sync(
+                    self.fs.loop,
+                    self.fs._call_s3,
+                    "delete_object",
+                    Bucket=bucket,
+                    Key=key,
+                    **condition,
+                )
         except FileExistsError:
             return False  # created meanwhile
-        except OSError as exc:
+        except Exception as exc:
             if _s3_error_code(exc) in _LOST_RACE:
                 return False
             raise

@@ -69,6 +69,11 @@ class Backend(ABC, Generic[W]):
             return f"{type(exc).__name__}: {exc}"
         return None
 
+    def _transient(self, exc: Exception) -> bool:
+        """Whether ``exc`` is a passing failure worth trying again (a busy database, a
+        connection the server dropped); the store retries with backoff."""
+        return False
+
     def _where(self, signature: str, item: str | None = None) -> str:
         """Where an entry's manifest is (or, given ``Manifest.data``, its data), for messages."""
         return f"{self.url} entry {signature} {item or 'manifest'}"
@@ -158,3 +163,15 @@ class Backend(ABC, Generic[W]):
     @abstractmethod
     def _remove_leftover(self, leftover: Leftover) -> None:
         """Remove one item ``_list_leftovers`` listed."""
+
+    # --- leases -----------------------------------------------------------------------
+
+    @abstractmethod
+    def _read_lease(self, signature: str) -> Raw | None:
+        """The lease record of a signature as stored, or None if nobody holds it."""
+
+    @abstractmethod
+    def _swap_lease(self, signature: str, expected: Raw | None, record: bytes | None) -> bool:
+        """Store ``record`` as the signature's lease (None: remove it) if the stored one is
+        still ``expected`` (None: there is none); False if it is not. Atomic: two callers
+        that compare the same ``expected`` never both succeed."""

@@ -9,6 +9,14 @@ checked before anything decodes it. Whatever fails is a CorruptEntry, never anot
 Listings skip and log what fails these checks; links and special files are never followed
 (``refused`` reports them). A name's pointer moves by compare-and-set, tried again when
 another writer moved it first, so no signature drops out of its history.
+
+Computing once: a caller about to compute a signature takes its lease (``Store.lease``), a
+record of who computes it until when, created or taken over by compare-and-set. Others wait
+(or compute anyway, or fail: the policy) until it is released or expires; the holder's
+heartbeat renews it while the body runs, so only a dead or stalled holder loses it.
+
+A passing failure (SQLite busy, a connection the server dropped) is tried again with backoff
+before it becomes a ``StoreError``.
 """
 
 from __future__ import annotations
@@ -18,16 +26,22 @@ import functools
 import inspect
 import json
 import logging
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypedDict, TypeVar, cast
 
+import tenacity
+
 from skipwise import hashing
-from skipwise.errors import CodecError, SkipwiseError, StoreError, redact
+from skipwise.errors import CodecError, LeaseHeld, SkipwiseError, StoreError, redact
 from skipwise.store import signing
 from skipwise.store.base import (
     LEFTOVER_GRACE,
     CorruptEntry,
+    LeaseRecord,
     Leftover,
     Manifest,
     Pointer,
@@ -44,6 +58,17 @@ log = logging.getLogger("skipwise.store")
 
 # A pointer that keeps moving under a writer: give up after this many compare-and-sets.
 POINTER_ATTEMPTS = 20
+# A passing failure is tried again this many times in all, within this many seconds.
+TRANSIENT_ATTEMPTS = 8
+TRANSIENT_SECONDS = 30
+# How long a lease lasts without a heartbeat (seconds); its holder renews it every third.
+LEASE_TTL = 60.0
+# What a caller does while another holds the lease: wait for its result, compute anyway, fail.
+LEASE_POLICIES = ("wait", "compute", "fail")
+# A waiter polls at most this often (seconds, and at most a quarter of the TTL), and says
+# that it is still waiting this often.
+LEASE_POLL = 1.0
+WAIT_REPORT = 30.0
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -75,9 +100,31 @@ def store_operation(method: _F) -> _F:
             self._ensure_checked()
             return method(self, *args, **kwargs)
         except Exception as exc:
+            if not self._transient(exc):
+                self._raise_translated(exc)
+        try:
+            return _retrying(self)(_checked_call, self, method, args, kwargs)
+        except Exception as exc:
             self._raise_translated(exc)
 
     return cast(_F, call)
+
+
+def _checked_call(store: Store[Any], method: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    store._ensure_checked()
+    return method(store, *args, **kwargs)
+
+
+def _retrying(store: Store[Any]) -> tenacity.Retrying:
+    """Again, with random exponential backoff, while the failure is a passing one (the
+    operation is a whole write session or read: a failed try left nothing behind)."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(store._transient),
+        stop=tenacity.stop_after_attempt(TRANSIENT_ATTEMPTS - 1)
+        | tenacity.stop_after_delay(TRANSIENT_SECONDS),
+        wait=tenacity.wait_random_exponential(multiplier=0.05, max=2),
+        reraise=True,
+    )
 
 
 def content_checksum(codec: str, data_checksum: str) -> str:
@@ -372,3 +419,149 @@ class Store(Backend[W]):
     def remove_leftover(self, leftover: Leftover) -> None:
         self._writable()
         self._remove_leftover(leftover)
+
+    # --- leases -----------------------------------------------------------------------
+
+    def lease(
+        self,
+        signature: str,
+        *,
+        holder: Mapping[str, Any],
+        policy: str = "wait",
+        ttl: float = LEASE_TTL,
+        what: str = "",
+    ) -> Lease | None:
+        """The lease on ``signature``, for computing it: taken when nobody holds it or its
+        holder's lease expired (``ttl`` seconds after its last heartbeat). While another
+        holds it, ``policy`` says what to do: "wait" until it is released (its holder
+        committed, or failed) or expires, logging who holds it and for how long; "compute"
+        returns None at once (compute without it); "fail" raises LeaseHeld naming the holder.
+        ``holder`` (``producer_info()``) says who is computing; ``what`` names the result in
+        messages. Release the lease once the result is committed (it is a context manager)."""
+        self._writable()
+        validate_signature(signature)
+        if policy not in LEASE_POLICIES:
+            raise SkipwiseError(f"lease policy must be one of {LEASE_POLICIES}, got {policy!r}")
+        what = f"{what or 'result'} {signature[:12]}"
+        started = reported = time.monotonic()
+        pause = 0.05
+        waited_for: LeaseRecord | None = None
+        while True:
+            taken = self._take_lease(signature, holder, ttl)
+            if isinstance(taken, Lease):
+                if waited_for is not None:
+                    log.info(
+                        "waited %.1fs for %s to compute %s",
+                        time.monotonic() - started,
+                        waited_for.holder_text(),
+                        what,
+                    )
+                return taken
+            if taken is not None:  # held, and alive
+                if policy == "fail":
+                    raise LeaseHeld(
+                        f"{what} is being computed by {taken.holder_text()} since "
+                        f"{taken.acquired_at} (store {self.url}, on_lease_held='fail')"
+                    )
+                if policy == "compute":
+                    log.info(
+                        "%s is being computed by %s; computing it too (on_lease_held='compute')",
+                        what,
+                        taken.holder_text(),
+                    )
+                    return None
+                now = time.monotonic()
+                if waited_for is None or now - reported >= WAIT_REPORT:
+                    log.info(
+                        "waiting for %s, computing %s since %s (waited %.0fs)",
+                        taken.holder_text(),
+                        what,
+                        taken.acquired_at,
+                        now - started,
+                    )
+                    reported = now
+                waited_for = taken
+            time.sleep(pause)
+            pause = min(pause * 2, ttl / 4, LEASE_POLL)
+
+    @store_operation
+    def _take_lease(
+        self, signature: str, holder: Mapping[str, Any], ttl: float
+    ) -> Lease | LeaseRecord | None:
+        """One try: the lease (free, or expired and taken over), or the record of its live
+        holder, or None if another caller changed it meanwhile (try again)."""
+        stored = self._read_lease(signature)
+        current = None if stored is None else LeaseRecord.from_json(stored)
+        if current is not None and not current.expired():
+            return current
+        record = LeaseRecord.new(holder, ttl, uuid.uuid4().hex)
+        if not self._swap_lease(signature, stored, record.to_json()):
+            return None
+        if stored is not None:
+            gone = current.holder_text() if current else "an unreadable lease"
+            log.warning(
+                "store %s: took over the lease on %s from %s, expired (holder dead or stalled)",
+                self.url,
+                signature[:12],
+                gone,
+            )
+        return Lease(self, signature, record)
+
+    @store_operation
+    def _change_lease(self, signature: str, expected: bytes, record: bytes | None) -> bool:
+        return self._swap_lease(signature, expected, record)
+
+
+class Lease:
+    """A held lease on one signature. A heartbeat thread renews it every third of its TTL
+    until it is released, so it expires only if this process dies or stalls that long."""
+
+    def __init__(self, store: Store[Any], signature: str, record: LeaseRecord):
+        self.store = store
+        self.signature = signature
+        self.record = record
+        self._stored = record.to_json()
+        self._stop = threading.Event()
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"skipwise-lease-{signature[:12]}", daemon=True
+        )
+        self._beat.start()
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.record.ttl / 3):
+            renewed = self.record.renewed()
+            try:
+                kept = self.store._change_lease(self.signature, self._stored, renewed.to_json())
+            except SkipwiseError as exc:
+                log.warning("could not renew the lease on %s: %s", self.signature[:12], exc)
+                continue
+            if not kept:
+                log.warning(
+                    "store %s: the lease on %s was taken over (this process was silent for "
+                    "longer than its TTL of %ss): another caller may compute it too",
+                    self.store.url,
+                    self.signature[:12],
+                    self.record.ttl,
+                )
+                return
+            self.record, self._stored = renewed, renewed.to_json()
+
+    def release(self) -> None:
+        """Stop the heartbeat and remove the lease, if it is still this holder's."""
+        self._stop.set()
+        self._beat.join()
+        try:
+            self.store._change_lease(self.signature, self._stored, None)
+        except SkipwiseError as exc:  # it expires by itself
+            log.warning(
+                "could not release the lease on %s (it expires within %ss): %s",
+                self.signature[:12],
+                self.record.ttl,
+                exc,
+            )

@@ -6,6 +6,7 @@ SQLite)::
     skipwise_manifests(signature PK, name, created_at, body JSON text, tree JSON text)
     skipwise_blobs(signature PK, data)            encoded non-table results
     skipwise_names(name PK, signature, body, view) pointers, and the view each one owns
+    skipwise_leases(signature PK, body)            who is computing a signature (a lease)
     sw_<name>_<sig[:16]>                            a DataFrame result as a real table
     <name>                                          view of a name's latest table
 
@@ -14,6 +15,12 @@ becomes all-or-nothing: a writer killed midway leaves nothing visible, not even 
 Writers of one signature are serialised (an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on
 SQLite); the second finds the first one's entry and keeps it. A pointer is replaced by a
 compare-and-set on its stored JSON (an UPDATE matching the body read), which also moves the views.
+A lease is a row, created by an INSERT that does nothing if one is there, replaced or removed by
+an UPDATE or DELETE matching the body read: a row rather than an advisory lock, since holders are
+other processes and hosts and an advisory lock would need a connection held while a body runs.
+
+A busy SQLite database or a connection the server dropped is a passing failure (``_transient``):
+the protocol tries the whole operation again.
 """
 
 from __future__ import annotations
@@ -118,6 +125,12 @@ class SQLStore(Store[_Write]):
             sa.Column("body", sa.Text, nullable=False),
             sa.Column("view", sa.Text),
         )
+        self._leases = sa.Table(
+            "skipwise_leases",
+            meta,
+            sa.Column("signature", sa.String(64), primary_key=True),
+            sa.Column("body", sa.Text, nullable=False),
+        )
         self._meta = meta
 
     def __repr__(self) -> str:
@@ -165,12 +178,21 @@ class SQLStore(Store[_Write]):
             present = set(sa.inspect(conn).get_table_names(self.schema))
         if present >= {table.name for table in self._meta.sorted_tables}:
             return
-        if self.read_only:
+        if self.read_only:  # leases are for writers: a store made before them still serves
+            if present >= {self._manifests.name, self._blobs.name, self._names.name}:
+                return
             raise StoreError(f"store {self.url} has no skipwise tables (read-only)")
         with self._transaction(lock="setup") as conn:
             if self.schema:
                 conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
             self._meta.create_all(conn)
+
+    def _transient(self, exc: Exception) -> bool:
+        error = (exc.orig or exc) if isinstance(exc, sa.exc.DBAPIError) else exc
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return True  # the server dropped the connection: the pool replaces it
+        text = str(error).lower()
+        return not self.postgres and ("database is locked" in text or "is busy" in text)
 
     def _transport_error(self, exc: Exception) -> str | None:
         # The driver's own errors too: bulk COPY talks to psycopg directly.
@@ -341,18 +363,19 @@ class SQLStore(Store[_Write]):
             "body": manifest.to_json().decode(),
             "tree": session.tree,
         }
-        if not session.conn.execute(self._insert_new(self._manifests), row).rowcount:
+        if not self._insert_new(session.conn, self._manifests, row):
             return False
         self._refresh_views(session.conn, manifest)
         return True
 
-    def _insert_new(self, table: sa.Table) -> Any:
-        """An INSERT that does nothing (and counts no row) where the key is taken."""
+    def _insert_new(self, conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> bool:
+        """Insert ``row`` unless its key is taken; whether it was inserted. Told by RETURNING:
+        psycopg reports no row count (-1) for ``INSERT ... ON CONFLICT DO NOTHING``."""
         from sqlalchemy.dialects import postgresql, sqlite
 
-        return (postgresql.insert if self.postgres else sqlite.insert)(
-            table
-        ).on_conflict_do_nothing()
+        insert = (postgresql.insert if self.postgres else sqlite.insert)(table)
+        statement = insert.on_conflict_do_nothing().returning(*table.primary_key.columns)
+        return conn.execute(statement, dict(row)).first() is not None
 
     def _delete_manifest(self, session: _Write, signature: str) -> bool:
         column = self._names.c
@@ -385,6 +408,25 @@ class SQLStore(Store[_Write]):
             if not in_use:
                 self._drop_table(conn, leftover.path)
 
+    # --- leases -----------------------------------------------------------------------
+
+    def _read_lease(self, signature: str) -> Raw | None:
+        column = self._leases.c
+        return self._scalar(sa.select(column.body).where(column.signature == signature))
+
+    def _swap_lease(self, signature: str, expected: Raw | None, record: bytes | None) -> bool:
+        column = self._leases.c
+        matching = (column.signature == signature, column.body == _text(expected or ""))
+        with self._transaction() as conn:
+            if record is None:
+                return bool(conn.execute(sa.delete(self._leases).where(*matching)).rowcount)
+            if expected is None:
+                return self._insert_new(
+                    conn, self._leases, {"signature": signature, "body": record.decode()}
+                )
+            update = sa.update(self._leases).where(*matching).values(body=record.decode())
+            return bool(conn.execute(update).rowcount)
+
     # --- names and views ----------------------------------------------------------------
 
     def _swap_pointer(
@@ -394,14 +436,15 @@ class SQLStore(Store[_Write]):
         old_view = conn.scalar(sa.select(column.view).where(column.name == name))
         row = {"signature": pointer.signature, "body": pointer.to_json().decode(), "view": None}
         if expected is None:
-            statement = self._insert_new(self._names).values(name=name, **row)
+            swapped = self._insert_new(conn, self._names, {"name": name, **row})
         else:
-            statement = (
+            update = (
                 sa.update(self._names)
                 .where(column.name == name, column.body == expected)
                 .values(**row)
             )
-        if not conn.execute(statement).rowcount:
+            swapped = bool(conn.execute(update).rowcount)
+        if not swapped:
             return False
         if old_view:
             self._drop_view(conn, old_view)
@@ -443,6 +486,10 @@ class SQLStore(Store[_Write]):
 
     def _drop_view(self, conn: sa.Connection, view: str) -> None:
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {self._qualified(conn, view)}")
+
+
+def _text(raw: Raw) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _postgres_session(dbapi_connection: Any, _record: Any) -> None:

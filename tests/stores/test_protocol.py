@@ -49,6 +49,7 @@ PUBLIC = (
     "pointers",
     "leftovers",
     "remove_leftover",
+    "lease",
 )
 JSON = get_codec("json")
 # How long a test waits for another writer that a lock may be holding back.
@@ -66,6 +67,7 @@ class Shelf:
     # Data and trees by (signature, reference): the bytes and when they were written.
     items: dict[tuple[str, str], tuple[bytes, datetime]] = dataclasses.field(default_factory=dict)
     pointers: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    leases: dict[str, bytes] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
@@ -169,6 +171,19 @@ class ToyStore(Store[Session]):
     def _remove_leftover(self, leftover: Leftover) -> None:
         signature, reference = leftover.path.split("/")
         del self.shelf.items[signature, reference]
+
+    def _read_lease(self, signature: str) -> Raw | None:
+        return self.shelf.leases.get(signature)
+
+    def _swap_lease(self, signature: str, expected: Raw | None, record: bytes | None) -> bool:
+        with self.shelf.lock:
+            if self.shelf.leases.get(signature) != expected:
+                return False
+            if record is None:
+                self.shelf.leases.pop(signature, None)
+            else:
+                self.shelf.leases[signature] = record
+            return True
 
 
 class TransactionalToyStore(ToyStore):

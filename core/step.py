@@ -440,8 +440,8 @@ class Step(Generic[R]):
             current = store.pointer(self.name)
             if current is None or current.signature != signature:
                 store.set_pointer(self.name, signature)
-        except StoreError as exc:
-            _tolerate(exc)
+        except StoreError as exc:  # the value is in hand: the pointer only records it
+            warn(f"{exc}; {self.name} still points at its previous result")
             return
         _pointer_memo[memo_key] = signature
 

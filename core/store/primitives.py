@@ -69,7 +69,7 @@ class Backend(ABC, Generic[W]):
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    def _transient(self, exc: Exception) -> bool:
+    def _transient(self, exc: BaseException | None) -> bool:
         """Whether ``exc`` is a passing failure worth trying again (a busy database, a
         connection the server dropped); the store retries with backoff."""
         return False

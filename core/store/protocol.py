@@ -447,7 +447,12 @@ class Store(Backend[W]):
         pause = 0.05
         waited_for: LeaseRecord | None = None
         while True:
-            taken = self._take_lease(signature, holder, ttl)
+            try:
+                taken = self._take_lease(signature, holder, ttl)
+            except StoreError as exc:  # a busy store is waited out like a holder, for a TTL
+                if not self._transient(exc.__cause__) or time.monotonic() - started > ttl:
+                    raise
+                taken = None
             if isinstance(taken, Lease):
                 if waited_for is not None:
                     log.info(

@@ -187,7 +187,7 @@ class SQLStore(Store[_Write]):
                 conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
             self._meta.create_all(conn)
 
-    def _transient(self, exc: Exception) -> bool:
+    def _transient(self, exc: BaseException | None) -> bool:
         error = (exc.orig or exc) if isinstance(exc, sa.exc.DBAPIError) else exc
         if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
             return True  # the server dropped the connection: the pool replaces it

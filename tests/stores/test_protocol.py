@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -23,9 +24,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from skipwise import StoreError
+from skipwise import LeaseHeld, StoreError
 from skipwise.store import CorruptEntry, FilesystemStore, Leftover, Manifest, Pointer, open_store
-from skipwise.store.base import draft_manifest
+from skipwise.store.base import LeaseRecord, draft_manifest
 from skipwise.store.codecs import Codec, get_codec
 from skipwise.store.primitives import Fetched, Raw, checksum_of
 from skipwise.store.protocol import Store
@@ -442,6 +443,51 @@ def test_pickles_are_sealed_and_verified(reopen: Callable[..., Store[Any]]) -> N
         save(keyless, B, {3}, codec="pickle")
     assert not keyless.exists(B)
     assert list(keyless.leftovers(timedelta(0))) == []
+
+
+def test_a_lease_is_held_once_renewed_and_released(
+    store: Store[Any], reopen: Callable[..., Store[Any]]
+) -> None:
+    """One holder at a time, by compare-and-set; once released, the next caller takes it. The
+    heartbeat moves a holder's expiry on (a short TTL: renewed every fifth of a second)."""
+    other = reopen()
+    someone = {"user": "ana", "host": "etl-1", "pid": 41}
+    with store.lease(A, holder=someone) as lease:
+        with pytest.raises(LeaseHeld, match=r"result aaaaaaaaaaaa is being computed by ana@etl-1"):
+            other.lease(A, holder={}, policy="fail")
+        assert other.lease(A, holder={}, policy="compute") is None
+        assert LeaseRecord.from_json(store._read_lease(A)) == lease.record  # type: ignore[arg-type]
+    assert store._read_lease(A) is None
+    with other.lease(B, holder=someone, ttl=0.6) as lease:
+        first = other._read_lease(B)
+        while other._read_lease(B) == first:  # until the heartbeat renews it (pytest timeout)
+            time.sleep(0.05)
+        renewed = LeaseRecord.from_json(other._read_lease(B))  # type: ignore[arg-type]
+        assert renewed is not None and renewed.token == lease.record.token
+        assert renewed.expires_at > LeaseRecord.from_json(first).expires_at  # type: ignore[arg-type,union-attr]
+    assert other._read_lease(B) is None
+
+
+def test_an_expired_lease_is_taken_over_and_its_holder_cannot_remove_it(
+    store: Store[Any], reopen: Callable[..., Store[Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A holder that stopped renewing (killed) loses its lease at its expiry; if it comes back,
+    its release leaves the new holder's lease alone."""
+    dead = dataclasses.replace(
+        LeaseRecord.new({"user": "bo", "host": "gone"}, 60, "dead"),
+        expires_at=(datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+    )
+    store.exists(D)  # the store's one-time check (its tables) before a primitive is used
+    assert store._swap_lease(A, None, dead.to_json())
+    other = reopen()
+    with caplog.at_level(logging.WARNING, logger="skipwise.store"):
+        taken = other.lease(A, holder={"user": "cy", "host": "new"}, policy="fail")
+    assert taken is not None
+    assert "took over the lease" in caplog.text and "bo@gone" in caplog.text
+    assert not store._swap_lease(A, dead.to_json(), None)  # the dead holder's release
+    assert LeaseRecord.from_json(store._read_lease(A)).holder["user"] == "cy"  # type: ignore[union-attr]
+    taken.release()
+    assert store._read_lease(A) is None
 
 
 # --- rules that need no real storage to show -------------------------------------------------

@@ -75,7 +75,7 @@ def configure(
             f"on_store_error must be one of {_STORE_ERROR_POLICIES}, got {on_store_error!r}"
         )
     if on_lease_held is not None:
-        lease_policy(on_lease_held, "on_lease_held")
+        lease_policy(on_lease_held)
     if lease_ttl is not None:
         _positive_seconds(lease_ttl, "lease_ttl")
     changes: dict[str, Any] = {}
@@ -136,11 +136,12 @@ def on_store_error() -> str:
     return policy
 
 
-def lease_policy(given: str | None = None, where: str = "on_lease_held") -> str:
+def lease_policy(given: str | None = None) -> str:
     """What a call does while another computes its signature: ``given`` (a step's option),
     else the configured policy, else ``$SKIPWISE_ON_LEASE_HELD``, else "wait"."""
+    where = "on_lease_held"
     if given is None:
-        given, where = _settings.on_lease_held, "on_lease_held"
+        given = _settings.on_lease_held
     if given is None:
         given, where = os.environ.get("SKIPWISE_ON_LEASE_HELD") or "wait", "SKIPWISE_ON_LEASE_HELD"
     if given not in LEASE_POLICIES:

@@ -20,6 +20,7 @@ import pytest
 
 from skipwise import LeaseHeld, SkipwiseError, Status, cached, configure
 from skipwise.config import current_store
+from skipwise.store import open_store
 from skipwise.store.base import producer_info
 from tests.stores import workers
 
@@ -29,7 +30,9 @@ CALLERS = 8
 def run_together(store_url: str, mode: str, tmp_path: Path) -> tuple[list[tuple], list[str]]:
     """``CALLERS`` processes call ``workers.once(5)`` at once; the first caller's body does
     ``mode``. Their answers, and the pid of each body call."""
-    workers.once.signature(5, "", print)  # signed once here: the forked callers start warm
+    # Signed and the store's libraries imported here: the forked callers start warm.
+    workers.once.signature(5, "", print)
+    open_store(store_url).exists("00" * 32)
     context = multiprocessing.get_context("fork")
     calls = tmp_path / "calls.txt"
     barrier = context.Barrier(CALLERS)

@@ -76,7 +76,7 @@ def _spec(option: str | None) -> tuple[StoreSpec | None, str | None]:
 def _option(name: str) -> str | None:
     """``[skipwise] name``; a ``_cmd`` option's output ends with a newline, which goes."""
     value = conf.get(SECTION, name, fallback=None)
-    return value.strip() or None if value else None
+    return (value.strip() or None) if value else None
 
 
 def _with_key(spec: StoreSpec, key: str | None) -> StoreSpec:

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from skipwise.airflow import page, tab
 from skipwise.airflow.dagplan import DagPlan, plan_dag, serialized_tasks
 from skipwise.airflow.reference import pushed_reference
-from skipwise.host import current_store
+from skipwise.airflow.stores import task_store
+from skipwise.host import Store
 
 app = FastAPI(title="skipwise", description="Signatures of Airflow tasks run by skipwise.")
 _CAN_READ_DAG = [Depends(requires_access_dag("GET"))]
@@ -31,23 +32,25 @@ _CAN_READ_DAG = [Depends(requires_access_dag("GET"))]
 @app.get("/api/dags/{dag_id}", dependencies=_CAN_READ_DAG)
 def dag_signatures(dag_id: str, session: SessionDep) -> dict[str, Any]:
     """Every task's status for the next run, why, and what its latest run did."""
-    dag_plan, run_id, runs = _load(dag_id, session)
-    return tab.dag_view(dag_plan, current_store(), run_id, runs)
+    store = _store()
+    dag_plan, run_id, runs = _load(dag_id, session, store)
+    return tab.dag_view(dag_plan, store, run_id, runs)
 
 
 @app.get("/api/dags/{dag_id}/tasks/{task_id}", dependencies=_CAN_READ_DAG)
 def task_signature(dag_id: str, task_id: str, session: SessionDep) -> dict[str, Any]:
     """One task: its status, what changed, and the signature tree of its stored result."""
-    dag_plan, _, runs = _load(dag_id, session)
+    store = _store()
+    dag_plan, _, runs = _load(dag_id, session, store)
     _require_task(dag_plan, task_id)
-    return tab.task_view(dag_plan, task_id, current_store(), runs)
+    return tab.task_view(dag_plan, task_id, store, runs)
 
 
 @app.get("/dags/{dag_id}/view", response_class=HTMLResponse, dependencies=_CAN_READ_DAG)
 def signatures_tab(dag_id: str, session: SessionDep, task: str | None = None) -> str:
     """The Signatures tab (an iframe in the Airflow UI); ``task`` selects a task."""
-    dag_plan, run_id, runs = _load(dag_id, session)
-    store = current_store()
+    store = _store()
+    dag_plan, run_id, runs = _load(dag_id, session, store)
     selected = None
     if task is not None:
         _require_task(dag_plan, task)
@@ -56,11 +59,11 @@ def signatures_tab(dag_id: str, session: SessionDep, task: str | None = None) ->
     return page.render(view, dag_plan.status_graph(), selected)
 
 
-def _load(dag_id: str, session: Session) -> tuple[DagPlan, str | None, tab.Runs]:
+def _load(dag_id: str, session: Session, store: Store) -> tuple[DagPlan, str | None, tab.Runs]:
     serialized = SerializedDagModel.get(dag_id, session=session)
     if serialized is None:
         raise HTTPException(404, f"no DAG {dag_id!r}")
-    dag_plan = plan_dag(dag_id, serialized_tasks(serialized.data["dag"]), current_store())
+    dag_plan = plan_dag(dag_id, serialized_tasks(serialized.data["dag"]), store)
     run_id = session.scalar(
         select(DagRun.run_id)
         .where(DagRun.dag_id == dag_id)
@@ -84,6 +87,13 @@ def _load(dag_id: str, session: Session) -> tuple[DagPlan, str | None, tab.Runs]
         if reference is not None:
             runs.setdefault(row.task_id, {})[row.map_index] = reference
     return dag_plan, run_id, runs
+
+
+def _store() -> Store:
+    """The workers' default store, from the same configuration (the skipwise connection,
+    airflow.cfg, ``$SKIPWISE_STORE``). A task with a ``store=`` of its own keeps its results
+    elsewhere: the tab's warning names that store."""
+    return task_store().store
 
 
 def _require_task(dag_plan: DagPlan, task_id: str) -> None:

@@ -16,11 +16,13 @@ from skipwise.airflow.dagplan import dag_targets_in
 from skipwise.airflow.mapped import SkipwisePartial
 from skipwise.airflow.record import FIELD, TaskRecord, result_name
 from skipwise.airflow.reference import as_refs, is_reference, part_references, reference
+from skipwise.airflow.stores import task_store
 from skipwise.host import (
     PARTITION,
     Outcome,
     Step,
     StepOptions,
+    Store,
     force_requested,
     load_refs,
     register_discoverer,
@@ -50,8 +52,9 @@ class SkipwiseOperator(PythonOperator):
     Takes ``skipwise.cached``'s options (``skipwise.host.StepOptions``): ``name`` lists
     results in the store (default ``<dag_id>.<task_id>``), ``version``, ``ignore``,
     ``depends_on``, ``codec``, ``allow_pickle``; the other keyword arguments are
-    ``PythonOperator``'s. The store is skipwise's configured one (``$SKIPWISE_STORE`` for
-    workers and API server).
+    ``PythonOperator``'s. ``store`` is this task's store: a URL or path, or the id of a
+    ``skipwise`` connection; without it, the configured one (see :mod:`skipwise.airflow.stores`
+    for the order: connection ``skipwise_default``, ``[skipwise] store``, ``$SKIPWISE_STORE``).
     """
 
     template_fields = (*PythonOperator.template_fields, PARTITION, FIELD)
@@ -71,6 +74,7 @@ class SkipwiseOperator(PythonOperator):
         codec: str | None = None,
         allow_pickle: bool | None = None,
         partition: str | None = None,
+        store: str | None = None,
         skipwise: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -89,6 +93,12 @@ class SkipwiseOperator(PythonOperator):
         if self.is_async:
             raise TypeError(f"{self.task_id}: skipwise tasks need a synchronous callable")
         self.partition = partition
+        if store is not None and (not isinstance(store, str) or not store.strip()):
+            raise TypeError(
+                f"{self.task_id}: store= takes a store URL or path, or a skipwise connection id; "
+                f"got {store!r}"
+            )
+        self.skipwise_store = store  # resolved when the task runs: credentials stay off DAGs
         # The name as given: the default depends on the DAG, known once the task is in one.
         unsigned = airflow_context.unsigned_parameters(python_callable)
         self.skipwise_options = dataclasses.replace(options, ignore=(*options.ignore, *unsigned))
@@ -108,21 +118,21 @@ class SkipwiseOperator(PythonOperator):
     def result_name(self) -> str:
         return result_name(self.dag_id, self.task_id, self.skipwise_options.name)
 
-    def step(self) -> Step[Any]:
+    def step(self, store: Store | None = None) -> Step[Any]:
         """The callable as a skipwise step: signed exactly as ``skipwise.cached`` signs it,
-        unsigned context parameters left out."""
-        options = dataclasses.replace(self.skipwise_options, name=self.result_name)
+        unsigned context parameters left out; ``store`` is where it runs (the task's store)."""
+        options = dataclasses.replace(self.skipwise_options, name=self.result_name, store=store)
         return Step(self.python_callable, options)
 
     def execute_callable(self) -> dict[str, Any]:
         """Called by ``PythonOperator.execute`` with the final arguments in ``op_args`` and
         ``op_kwargs`` (rendered, plus the context values the callable declares)."""
         context = get_current_context()
-        args = tuple(map(as_refs, self.op_args))
-        kwargs = {key: as_refs(value) for key, value in self.op_kwargs.items()}
+        store, conn_id = task_store(self.skipwise_store)
+        args = tuple(as_refs(arg, store) for arg in self.op_args)
+        kwargs = {key: as_refs(value, store) for key, value in self.op_kwargs.items()}
         facts = None if self.partition is None else {PARTITION: str(self.partition)}
-        step = self.step()
-        store = step.store()
+        step = self.step(store)
         signed = airflow_context.signed_kwargs(self.python_callable, kwargs)
         conf = getattr(context.get("dag_run"), "conf", None) or {}
         force = force_requested(
@@ -147,7 +157,7 @@ class SkipwiseOperator(PythonOperator):
                 "status": outcome.status.value,
                 "signature": outcome.signature,
             }
-        whole = reference(outcome, store)
+        whole = reference(outcome, store, conn_id)
         if not self.multiple_outputs:
             return self._mappable(whole, step, outcome, context)
         keys = step.result_keys(outcome)

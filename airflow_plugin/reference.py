@@ -5,6 +5,10 @@ A reference is a plain dict (any XCom backend takes it, the UI shows it)::
     {"skipwise": 1, "name": "taxi.model", "signature": "9f2c...", "store": "/data/skipwise",
      "codec": "json", "status": "reused", "reason": "unchanged"}
 
+``store`` is the store's URL as shown to people (a password in it is masked); when the store
+came from a ``skipwise`` connection, ``store_conn_id`` names it, so that any worker reopens the
+store with the credentials the connection holds, not from XCom.
+
 A result is split into references to its parts, the same dict plus ``"item"`` (a dict's key,
 a list's or tuple's index) and ``"parts"`` (how many there are), when its XCom must hold one
 entry per part: with ``multiple_outputs=True`` (``return_value`` is the dict of them, and each
@@ -20,20 +24,20 @@ plain task calls :func:`load`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from skipwise import open_store
-from skipwise.host import Outcome, Ref, Store, current_store
+from skipwise.airflow.stores import task_store
+from skipwise.host import Outcome, Ref, Store, StoreSpec
 
 FORMAT = 1
 ITEM = "item"  # a reference to one part of a result: a dict's key, a list's or tuple's index
 PARTS = "parts"  # how many parts that result has
+CONN_ID = "store_conn_id"  # the skipwise connection of the store, if it came from one
 
 
-def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
-    return {
+def reference(outcome: Outcome[Any], store: Store, conn_id: str | None = None) -> dict[str, Any]:
+    found = {
         "skipwise": FORMAT,
         "name": outcome.tree.name,
         "signature": outcome.signature,
@@ -42,6 +46,7 @@ def reference(outcome: Outcome[Any], store: Store) -> dict[str, Any]:
         "status": outcome.status.value,
         "reason": outcome.reason,
     }
+    return found if conn_id is None else {**found, CONN_ID: conn_id}
 
 
 def part_references(whole: Mapping[str, Any], keys: Sequence[str | int]) -> Any:
@@ -62,7 +67,8 @@ def is_reference(value: object) -> bool:
 def load(value: Any, store: Store | None = None) -> Any:
     """The data a skipwise task's XCom stands for, read from the store: a reference, or a
     list or dict of references (what a task pushes when a mapped task expands over it; the
-    results of a mapped task, which a downstream task receives as a lazy sequence).
+    results of a mapped task, which a downstream task receives as a lazy sequence). A
+    reference is read from ``store`` if it names that store, else from the store it names.
 
     In a plain task: ``def report(model): coefficients = skipwise.airflow.load(model)``.
     """
@@ -79,8 +85,9 @@ def load(value: Any, store: Store | None = None) -> Any:
 
 def as_refs(value: Any, store: Store | None = None) -> Any:
     """``value`` with every reference in it (at any depth) replaced by a ``Ref``: signed by
-    its signature, loaded only if the task runs. A sequence Airflow builds lazily (a mapped
-    task's results, ``XComArg.map``/``zip``/``concat``) becomes a list, in order."""
+    its signature, loaded only if the task runs (from ``store``, the task's own, if it is the
+    reference's). A sequence Airflow builds lazily (a mapped task's results,
+    ``XComArg.map``/``zip``/``concat``) becomes a list, in order."""
     if isinstance(value, Sequence) and type(value).__module__.startswith("airflow."):
         value = list(value)
     whole = pushed_reference(value)
@@ -117,18 +124,20 @@ def _whole(parts: Mapping[Any, Any]) -> dict[str, Any] | None:
     return whole[0] if all(w == whole[0] for w in whole) else None
 
 
-def _ref(reference: Mapping[str, Any], store: Store | None = None) -> Ref:
-    store = store or store_at(reference["store"])
-    return Ref(reference["signature"], store, reference.get(ITEM))
+def _ref(reference: Mapping[str, Any], own: Store | None = None) -> Ref:
+    return Ref(reference["signature"], store_at(reference, own), reference.get(ITEM))
 
 
-def store_at(url: str) -> Store:
-    """The store a reference names: the configured store when it has that URL (a URL shown to
-    users hides passwords), else the store opened from the URL."""
-    current = current_store()
-    return current if current.url == url else _opened(url)
-
-
-@functools.lru_cache(maxsize=16)
-def _opened(url: str) -> Store:
-    return open_store(url)
+def store_at(reference: Mapping[str, Any], own: Store | None = None) -> Store:
+    """The store a reference names: ``own`` (the reading task's store) when it has that URL,
+    else the store of the reference's connection, else the configured store when it has that
+    URL, else the store opened from the URL (which then must hold no password: a URL shown to
+    users hides it)."""
+    url = reference["store"]
+    if own is not None and own.url == url:
+        return own
+    conn_id = reference.get(CONN_ID)
+    candidate = task_store(conn_id if isinstance(conn_id, str) else None).store
+    if candidate.url == url:
+        return candidate
+    return StoreSpec.shown(url, f"the XCom reference to {reference.get('name')}").open()

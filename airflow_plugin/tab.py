@@ -16,7 +16,7 @@ Runs = Mapping[str, Mapping[int, Mapping[str, Any]]]
 
 def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) -> dict[str, Any]:
     """``warning`` says when the latest run used another store than the one read here: then
-    every status would be wrong (the API server needs the workers' ``$SKIPWISE_STORE``)."""
+    every status would be wrong (the API server needs the workers' store settings)."""
     used = {str(r.get("store")) for by_index in runs.values() for r in by_index.values()}
     elsewhere = sorted(used - {store.url})
     return {
@@ -26,7 +26,8 @@ def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) ->
         "latest_run": run_id,
         "tasks": [_task(dag_plan, t.task_id, runs) for t in dag_plan.tasks],
         "warning": f"the latest run stored its results in {', '.join(elsewhere)}, but this "
-        f"API server reads {store.url}: give it the workers' SKIPWISE_STORE"
+        f"API server reads {store.url}: give it the workers' store settings (the skipwise "
+        "connection, [skipwise] store or SKIPWISE_STORE)"
         if elsewhere
         else None,
     }

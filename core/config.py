@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,9 @@ _settings = Settings()
 _store: tuple[tuple[Any, ...], Store] | None = None  # (what it was opened for, the store)
 _STORE_ERROR_POLICIES = ("raise", "compute")
 _boundary: Boundary | None = None
+# Stores opened by opened_store(), by what they were opened for; the oldest goes first.
+_opened: dict[tuple[Any, ...], Store] = {}
+_OPENED_LIMIT = 16
 
 
 def configure(
@@ -210,17 +214,40 @@ def current_store() -> Store:
     opened_for = (url, read_only(), key)
     with _lock:
         if _store is None or _store[0] != opened_for:
-            try:
-                store = open_store(
-                    url, _settings.storage_options, read_only=read_only(), signing_key=key
-                )
-            except (ImportError, StoreError) as exc:
-                hint = extras.hint(exc)
-                if hint is None:
-                    raise
-                raise StoreError(f"cannot open store {url}: {hint}") from exc
-            _store = (opened_for, store)
+            _store = (opened_for, _open(url, _settings.storage_options, key))
         return _store[1]
+
+
+def opened_store(
+    url: str,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    signing_key: str | bytes | None = None,
+) -> Store:
+    """The store at ``url`` with these options, opened once per process: hosts that pick a
+    store per task (an Airflow connection, a Dagster resource) share one filesystem or
+    connection pool per store. ``signing_key`` None means ``$SKIPWISE_SIGNING_KEY``."""
+    options = dict(storage_options or {})
+    key = os.environ.get("SKIPWISE_SIGNING_KEY") if signing_key is None else signing_key
+    opened_for = (url, json.dumps(options, sort_keys=True, default=repr), key, read_only())
+    with _lock:
+        store = _opened.pop(opened_for, None)
+        if store is None:
+            store = _open(url, options, key)
+        _opened[opened_for] = store  # most recently used last
+        while len(_opened) > _OPENED_LIMIT:
+            del _opened[next(iter(_opened))]
+        return store
+
+
+def _open(url: str, storage_options: Mapping[str, Any], key: str | bytes | None) -> Store:
+    try:
+        return open_store(url, storage_options, read_only=read_only(), signing_key=key)
+    except (ImportError, StoreError) as exc:
+        hint = extras.hint(exc)
+        if hint is None:
+            raise
+        raise StoreError(f"cannot open store {url}: {hint}") from exc
 
 
 def boundary() -> Boundary:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 MASK = "***"
 # ``scheme://user:password@host``: the password (up to the last "@" before the path) goes.
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):[^\s/]*@")
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):([^\s/]*)@")
+# Names of parameters and options whose values are secrets.
+_SECRET_NAMES = r"password|passwd|pwd|sslpassword|secret|secret_key|aws_secret_access_key|token|sig"
 # ``password=...`` in a query string or a libpq connection string.
-_SECRET_PARAMETER = re.compile(
-    r"(?i)\b(password|passwd|pwd|sslpassword|secret|secret_key|aws_secret_access_key|token|sig)"
-    r"=[^\s&;'\"]+"
-)
+_SECRET_PARAMETER = re.compile(rf"(?i)\b({_SECRET_NAMES})=([^\s&;'\"]+)")
+# An option (storage_options, a connection's extras) whose value is a secret.
+_SECRET_OPTION = re.compile(rf"(?i)({_SECRET_NAMES}|credential|private|account_key|sas)")
 
 
 def redact(text: str) -> str:
@@ -19,6 +21,20 @@ def redact(text: str) -> str:
     (PostgreSQL, fsspec URLs) and ``password=`` style parameters. Store URLs, error messages,
     log lines and what hosts show (XCom, Dagster metadata) all pass through here."""
     return _SECRET_PARAMETER.sub(rf"\1={MASK}", _USERINFO.sub(rf"\1:{MASK}@", text))
+
+
+def secrets_in(text: str) -> list[str]:
+    """The parts of ``text`` that :func:`redact` masks, as they appear and URL-decoded: what a
+    host registers with its own log masker (a driver may print either form)."""
+    found = [m[2] for m in _USERINFO.finditer(text)]
+    found += [m[2] for m in _SECRET_PARAMETER.finditer(text)]
+    return sorted({form for secret in found for form in (secret, unquote(secret)) if form})
+
+
+def is_secret_option(name: str) -> bool:
+    """Whether an option named ``name`` holds a secret (``secret``, ``token``, ``password``,
+    ``aws_secret_access_key``...): its value is masked, never shown."""
+    return _SECRET_OPTION.search(name) is not None
 
 
 def has_password(url: str) -> bool:

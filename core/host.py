@@ -12,6 +12,10 @@ Running a step::
     outcome = step.complete(decision, body, load=False, producer={"my-host": run_id})
     if not outcome.stored: ...                          # the host passes results by reference
 
+Stores: ``current_store()`` is skipwise's configured one; a host that keeps credentials its
+own way builds a ``StoreSpec`` (``sql_url``/``s3_options`` turn connection fields into a URL or
+storage options), masks ``spec.secrets()`` in its logs and shows ``spec.display``/``redact``.
+
 Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets in a module
 (``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`. Pictures: ``tree_graph`` and ``to_svg``.
 """
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 from skipwise.codegraph import CodeGraph
 from skipwise.config import current_store
+from skipwise.credentials import StoreSpec, s3_options, sql_url
 from skipwise.engine import Outcome, Ref, latest_tree
+from skipwise.errors import redact
 from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
 from skipwise.plan import Plan, PlanItem, Target, discover, make_plan, register_discoverer
@@ -46,6 +52,7 @@ __all__ = [
     "Step",
     "StepOptions",
     "Store",
+    "StoreSpec",
     "Style",
     "Target",
     "current_store",
@@ -54,7 +61,10 @@ __all__ = [
     "latest_tree",
     "load_refs",
     "make_plan",
+    "redact",
     "register_discoverer",
+    "s3_options",
+    "sql_url",
     "to_svg",
     "tree_graph",
 ]

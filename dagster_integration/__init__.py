@@ -3,11 +3,13 @@
 ``asset`` wraps ``dagster.asset`` around a plain function: its body runs only when its
 signature (code, config, partition, upstream signatures) is new; ``multi_asset`` does the same
 for a function returning several assets together (a tuple or dict). ``SkipwiseIOManager`` keeps
-values in a skipwise store by signature. Each materialization's data version is the signature,
+values in a skipwise store by signature; its ``store`` is a ``SkipwiseStore`` resource (secrets
+as ``EnvVar``s) or a URL. Each materialization's data version is the signature,
 and its metadata shows what happened, why, and the signature graph.
 """
 
 from skipwise.dagster.decorator import asset, multi_asset
 from skipwise.dagster.io_manager import SkipwiseIOManager
+from skipwise.dagster.store import S3Options, SkipwiseStore
 
-__all__ = ["SkipwiseIOManager", "asset", "multi_asset"]
+__all__ = ["S3Options", "SkipwiseIOManager", "SkipwiseStore", "asset", "multi_asset"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from skipwise import open_store
 from skipwise.dagster.lineage import (
     one_partition,
     partition_name,
@@ -17,7 +14,8 @@ from skipwise.dagster.lineage import (
     result_name,
 )
 from skipwise.dagster.report import outcome_metadata
-from skipwise.host import Step, Store, current_store
+from skipwise.dagster.store import SkipwiseStore
+from skipwise.host import Step, Store
 
 
 class SkipwiseIOManager(dg.ConfigurableIOManager):
@@ -29,19 +27,19 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
     partitions loads as a ``{partition: value}`` dict.
     """
 
-    store: str = Field(
-        default="",
-        description="Store URL or path (local, file://, memory://, s3://, postgresql://, "
-        "sqlite:///); empty: skipwise's configured store ($SKIPWISE_STORE, else .skipwise).",
-    )
-    storage_options: dict[str, Any] = Field(
-        default_factory=dict, description="Options for fsspec or SQLAlchemy, as in open_store."
+    store: SkipwiseStore = Field(
+        description="The store: a SkipwiseStore resource (secrets as EnvVars), or its URL"
     )
 
+    def __init__(self, store: SkipwiseStore | str = "", **config: Any) -> None:
+        """``store`` is a :class:`SkipwiseStore`, or a URL or path for ``SkipwiseStore(url=)``;
+        empty: skipwise's configured store (``$SKIPWISE_STORE``, else ``.skipwise``)."""
+        if isinstance(store, str):
+            store = SkipwiseStore(url=store)
+        super().__init__(store=store, **config)
+
     def open_store(self) -> Store:
-        if not self.store:
-            return current_store()
-        return _opened(self.store, json.dumps(self.storage_options, sort_keys=True))
+        return self.store.open()
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """A plain ``@dg.asset`` body always runs and may read anything (files, resources, the
@@ -63,11 +61,6 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
             for partition in context.asset_partition_keys
         }
         return next(iter(values.values())) if len(values) == 1 else values
-
-
-@functools.lru_cache(maxsize=16)
-def _opened(url: str, storage_options: str) -> Store:
-    return open_store(url, json.loads(storage_options) or None)
 
 
 def _asset_key(context: dg.OutputContext | dg.InputContext) -> dg.AssetKey:

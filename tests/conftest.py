@@ -22,6 +22,7 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield store
     config._settings = saved
     config._store = None
+    config._opened.clear()
     config._boundary = None
 
 

@@ -198,7 +198,7 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
     serialize_dags()  # what the DAG processor does after the edit: the API server sees it
     store = config.current_store()
     with create_session() as session:
-        dag_plan, run_id, runs = api._load("fan_dag", session)
+        dag_plan, run_id, runs = api._load("fan_dag", session, store)
     assert run_id == ran.run_id
     view = tab.dag_view(dag_plan, store, run_id, runs)
     tasks = {t["task_id"]: t for t in view["tasks"]}
@@ -226,7 +226,7 @@ def test_plan_and_tab_show_a_mapped_task_per_map_index(fan: Project) -> None:
 
     # A classic operator mapped with partial(): its record travels as well.
     with create_session() as session:
-        other_plan, _, other_runs = api._load("unmappable", session)
+        other_plan, _, other_runs = api._load("unmappable", session, store)
     parted = tab.dag_view(other_plan, store, None, other_runs)["tasks"]
     parted_view = next(t for t in parted if t["task_id"] == "parted")
     assert parted_view["status"] == "rerun-code"  # it runs fan.table too

@@ -6,8 +6,9 @@ import re
 from urllib.parse import unquote
 
 MASK = "***"
-# ``scheme://user:password@host``: the password (up to the last "@" before the path) goes.
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):([^\s/]*)@")
+# ``scheme://user:password@host``: the password goes, up to the last "@" of the word, whatever
+# it holds ("/", ":" and "@" unquoted included), since a raw password is what users paste.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*):(\S*)@(?=[^\s@]*(?:\s|$|[)'\",]))")
 # Names of parameters and options whose values are secrets.
 _SECRET_NAMES = r"password|passwd|pwd|sslpassword|secret|secret_key|aws_secret_access_key|token|sig"
 # ``password=...`` in a query string or a libpq connection string.

@@ -29,6 +29,7 @@ SECRET = "Pl4nted-S3cr3t"
         (f"postgresql://postgres:{SECRET}@db:5432/x", "postgresql://postgres:***@db:5432/x"),
         (f"s3://AKIAKEY:{SECRET}@bucket/cache", "s3://AKIAKEY:***@bucket/cache"),
         (f"postgresql://u:p@ss{SECRET}@db/x", "postgresql://u:***@db/x"),
+        (f"postgresql://u:a/b:{SECRET}@db:5432/x", "postgresql://u:***@db:5432/x"),
         (f"sqlite:///x.db?password={SECRET}&a=1", "sqlite:///x.db?password=***&a=1"),
         (f"host=db user=u password={SECRET} dbname=x", "host=db user=u password=*** dbname=x"),
         ("postgresql://nobody_at_all@db/x", "postgresql://nobody_at_all@db/x"),

@@ -223,10 +223,10 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         imports=tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports),
         attr_names=frozenset(names),
         mutated=frozenset(mutated),
-        dynamic=tuple(dict.fromkeys(call.message for call in dynamic)),
-        dispatch=tuple(
-            dict.fromkeys((call.target, call.prefix) for call in dynamic if call.prefix)
-        ),
+        dynamic=tuple(dict.fromkeys(call.message for call in dynamic)) if dynamic else (),
+        dispatch=tuple(dict.fromkeys((c.target, c.prefix) for c in dynamic if c.prefix))
+        if dynamic
+        else (),
     )
 
 

@@ -1177,7 +1177,9 @@ def _function_holds(
         and fn.__defaults__ is defaults
         and fn.__kwdefaults__ is kwdefaults
         and _same_items(vars(fn), attributes, skip_dunder=True)
-        and _same_items(fn.__annotations__, annotations)
+        and (
+            _same_items(fn.__annotations__, annotations) if annotations else not fn.__annotations__
+        )
     )
 
 

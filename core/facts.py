@@ -38,6 +38,9 @@ class FunctionFacts:
     attr_names: frozenset[str]
     mutated: frozenset[str]  # globals and closure names this code mutates: state, not input
     dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
+    # Names computed from a literal prefix, (what they are looked up on, prefix): see
+    # skipwise.source.DynamicCall.
+    dispatch: tuple[tuple[tuple[str, ...], str], ...] = ()
 
 
 # Facts by code object, by identity (equal code from two modules is not the same function);
@@ -68,11 +71,16 @@ def function_source(code: types.CodeType, module_globals: dict | None) -> str:
 
 def class_source(cls: type) -> str:
     """A class's source text, for diffs; empty when it cannot be found."""
+    definition = class_definition(cls)
+    return definition.text if definition else ""
+
+
+def class_definition(cls: type) -> _source.Definition | None:
+    """A class's statement, as its module's file has it now."""
     module = sys.modules.get(cls.__module__)
-    definition = _source.find_definition(
+    return _source.find_definition(
         getattr(module, "__file__", None), vars(module) if module else None, cls.__qualname__, None
     )
-    return definition.text if definition else ""
 
 
 def location_text(module_globals: dict | None, line: int | None) -> str:
@@ -207,6 +215,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                     aliases[args[i + 1]] = (top if args[i + 1] == top else argval, level)
             elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
+    dynamic = _dynamic(code, module_globals, names)
     return FunctionFacts(
         digest=code_digest(code, nested),
         location=location_text(module_globals, code.co_firstlineno),
@@ -214,7 +223,10 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         imports=tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports),
         attr_names=frozenset(names),
         mutated=frozenset(mutated),
-        dynamic=_dynamic(code, module_globals, names),
+        dynamic=tuple(dict.fromkeys(call.message for call in dynamic)) if dynamic else (),
+        dispatch=tuple(dict.fromkeys((c.target, c.prefix) for c in dynamic if c.prefix))
+        if dynamic
+        else (),
     )
 
 
@@ -235,17 +247,19 @@ def _identifiers(consts: tuple[object, ...]) -> Iterator[str]:
             yield from _identifiers(tuple(const))
 
 
-def _dynamic(code: types.CodeType, module_globals: dict | None, names: set[str]) -> tuple[str, ...]:
+def _dynamic(
+    code: types.CodeType, module_globals: dict | None, names: set[str]
+) -> list[_source.DynamicCall]:
     """Calls analysis cannot follow; the source is parsed only for code that names one."""
     if not names & _source.DYNAMIC_NAMES:
-        return ()
+        return []
     definition = _source.find_definition(
         code.co_filename, module_globals, code.co_qualname, code.co_firstlineno
     )
     if definition is None:
         used = sorted(names & _source.DYNAMIC_NAMES)
-        return (f"a call to {', '.join(used)} (no source to check)",)
-    return tuple(dict.fromkeys(_source.dynamic_calls(definition.node)))
+        return [_source.DynamicCall(f"a call to {', '.join(used)} (no source to check)")]
+    return _source.dynamic_calls(definition.node)
 
 
 def _note_mutation(

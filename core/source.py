@@ -7,10 +7,13 @@ docstrings, formatting and code elsewhere in the file never change a signature.
 from __future__ import annotations
 
 import ast
+import functools
 import linecache
 import os
 import tokenize
+import typing
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from skipwise import hashing
@@ -74,14 +77,25 @@ class ModuleSource:
                 found.append(stmt)
         return found
 
+    def imports_of(self, name: str) -> list[tuple[str, int, str]]:
+        """Top-level ``from M import X [as name]`` (and ``from M import *``) statements that may
+        bind ``name``, as (module, level, name in M), in source order: where a value bound
+        elsewhere and imported here comes from."""
+        found = []
+        for stmt in _top_level(self.tree.body):
+            if not isinstance(stmt, ast.ImportFrom):
+                continue
+            for alias in stmt.names:
+                if alias.name == "*" or (alias.asname or alias.name) == name:
+                    original = name if alias.name == "*" else alias.name
+                    found.append((stmt.module or "", stmt.level, original))
+        return found
+
     def statements_digest(self, statements: list[ast.stmt]) -> tuple[str, str, frozenset]:
         dumps = [ast.dump(stmt, annotate_fields=False) for stmt in statements]
         digest = hashing.digest_fields("statements", *dumps)
         text = "".join(self.text_of(s) for s in statements)
-        chains: set[tuple[str, ...]] = set()
-        for stmt in statements:
-            chains |= _chains(ast.walk(stmt))
-        return digest, text, frozenset(chains)
+        return digest, text, frozenset(expression_chains(*statements))
 
     def text_of(self, node: ast.AST) -> str:
         start = _first_line(node)
@@ -152,6 +166,18 @@ def _read(filename: str) -> list[str]:
     return lines
 
 
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's statements, including those inside top-level ``if``/``try``/``with`` blocks
+    (``if TYPE_CHECKING:``, ``try: from fast import X``)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If | ast.Try | ast.TryStar | ast.With):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _top_level(getattr(stmt, block, []))
+            for handler in getattr(stmt, "handlers", []):
+                yield from _top_level(handler.body)
+
+
 def _first_line(node: ast.AST) -> int:
     decorators = getattr(node, "decorator_list", None)
     if decorators:
@@ -187,6 +213,11 @@ def _strip_docstrings(tree: ast.AST) -> None:
                 node.body = body[1:] or [ast.Pass()]
 
 
+def expression_chains(*nodes: ast.AST) -> set[tuple[str, ...]]:
+    """Dotted name chains the given expressions (and statements) load."""
+    return _chains(sub for node in nodes for sub in ast.walk(node))
+
+
 def _chains(nodes) -> set[tuple[str, ...]]:
     """Dotted name chains (``m.CONST`` -> ("m", "CONST")) loaded by the given AST nodes."""
     nodes = list(nodes)
@@ -211,37 +242,183 @@ def _chains(nodes) -> set[tuple[str, ...]]:
     return chains
 
 
+def annotation_chains(annotations: Iterable[object]) -> list[tuple[str, ...]]:
+    """Name chains that postponed annotations (strings, ``ForwardRef``, also inside
+    ``list["Node"]``) would load when evaluated, as ``typing.get_type_hints`` does."""
+    chains: set[tuple[str, ...]] = set()
+    for text in _annotation_texts(annotations, 0):
+        chains |= _expression_chains(text)
+    return sorted(chains)
+
+
+def _annotation_texts(values: Iterable[object], depth: int) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, typing.ForwardRef):
+            yield value.__forward_arg__
+        elif depth < 20 and isinstance(value, tuple | list):
+            yield from _annotation_texts(value, depth + 1)
+        elif depth < 20 and typing.get_origin(value) not in (None, typing.Literal):
+            args = typing.get_args(value)  # Annotated[T, ...]: what follows T is metadata
+            yield from _annotation_texts(
+                args[:1] if typing.get_origin(value) is typing.Annotated else args, depth + 1
+            )
+
+
+@functools.lru_cache(maxsize=4096)  # annotation texts repeat ("int", "pd.DataFrame")
+def _expression_chains(text: str) -> frozenset[tuple[str, ...]]:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return frozenset()  # documentation, not an expression: only its text counts
+    return frozenset(expression_chains(tree))
+
+
 _DYNAMIC_BUILTINS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars"}
 _DYNAMIC_ATTRIBUTES = {"getattr", "setattr", "hasattr", "delattr"}
+_READING_ATTRIBUTES = {"getattr", "hasattr"}  # a prefix found in their name is followed
 _BY_NAME_CALLERS = {"methodcaller", "attrgetter"}
 DYNAMIC_NAMES = frozenset(
     {*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, *_BY_NAME_CALLERS, "import_module"}
 )
 
 
-def dynamic_calls(node: ast.AST) -> list[str]:
-    """Calls whose targets static analysis cannot follow, as "line N: what"."""
+OWN_MODULE = ("<module>",)  # a dispatch target: the module the code is defined in
+
+
+@dataclass(frozen=True)
+class DynamicCall:
+    """A call static analysis cannot follow. A name computed from a literal prefix
+    (``getattr(self, f"_on_{kind}")``) comes with the prefix and what it is looked up on:
+    a global dotted name, :data:`OWN_MODULE`, or ``()`` (a local value: members of classes)."""
+
+    what: str  # "line N: getattr() with a computed name"
+    prefix: str = ""
+    target: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.what} (all names starting {self.prefix!r} are included)"
+            if self.prefix
+            else self.what
+        )
+
+
+def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
+    """Calls whose targets static analysis cannot follow, in source order."""
     found = []
+    local_names = _local_names(node)
+    followed: set[int] = set()  # globals() calls whose computed name has a prefix
     for call in ast.walk(node):
-        if not isinstance(call, ast.Call):
+        if isinstance(call, ast.Subscript) and _is_globals_call(call.value):
+            prefix = literal_prefix(call.slice)  # globals()[f"step_{x}"]
+            if prefix:
+                followed.add(id(call.value))
+                found.append(DynamicCall(f"line {call.lineno}: globals()[...]", prefix, OWN_MODULE))
+        if not isinstance(call, ast.Call) or id(call) in followed:
             continue
         func = call.func
+        line = f"line {call.lineno}: "
+        name = getattr(func, "id", None) or getattr(func, "attr", None)
         if isinstance(func, ast.Name) and func.id in _DYNAMIC_BUILTINS:
-            found.append(f"line {call.lineno}: {func.id}()")
+            found.append(DynamicCall(f"{line}{func.id}()"))
         elif (
             isinstance(func, ast.Name)
             and func.id in _DYNAMIC_ATTRIBUTES
             and len(call.args) >= 2
             and not isinstance(call.args[1], ast.Constant)
         ):
-            found.append(f"line {call.lineno}: {func.id}() with a computed name")
-        elif isinstance(func, ast.Attribute) and func.attr == "import_module":
-            found.append(f"line {call.lineno}: importlib.import_module()")
+            prefix = literal_prefix(call.args[1]) if func.id in _READING_ATTRIBUTES else ""
+            target = _dispatch_target(call.args[0], local_names) if prefix else ()
+            found.append(DynamicCall(f"{line}{func.id}() with a computed name", prefix, target))
         elif (
-            (getattr(func, "id", None) or getattr(func, "attr", None)) in _BY_NAME_CALLERS
+            isinstance(func, ast.Attribute) and func.attr == "get" and _is_globals_call(func.value)
+        ):
+            prefix = literal_prefix(call.args[0]) if call.args else ""
+            if prefix:  # globals().get(f"step_{x}")
+                followed.add(id(func.value))
+                found.append(DynamicCall(f"{line}globals().get()", prefix, OWN_MODULE))
+        elif isinstance(func, ast.Attribute) and func.attr == "import_module":
+            found.append(DynamicCall(f"{line}importlib.import_module()"))
+        elif (
+            name in _BY_NAME_CALLERS
             and call.args
             and not all(isinstance(a, ast.Constant) for a in call.args)
         ):
-            name = getattr(func, "id", None) or getattr(func, "attr", None)
-            found.append(f"line {call.lineno}: {name}() with a computed name")
+            prefixes = [literal_prefix(a) for a in call.args if not isinstance(a, ast.Constant)]
+            found.append(
+                DynamicCall(
+                    f"{line}{name}() with a computed name",
+                    min(prefixes, key=len) if all(prefixes) else "",
+                )
+            )
     return found
+
+
+def literal_prefix(node: ast.AST) -> str:
+    """The literal text a computed name starts with (``f"_on_{x}"``, ``"_on_" + x``,
+    ``"_on_%s" % x``, ``"_on_{}".format(x)``: ``"_on_"``); empty when there is none."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else ""
+    if isinstance(node, ast.JoinedStr):
+        return literal_prefix(node.values[0]) if node.values else ""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = literal_prefix(node.left)
+        whole = isinstance(node.left, ast.Constant)
+        return left + literal_prefix(node.right) if whole and left else left
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+    ):
+        return literal_prefix(node.left).partition("%")[0]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+    ):
+        return literal_prefix(node.func.value).partition("{")[0]
+    return ""
+
+
+def _dispatch_target(node: ast.AST, local_names: frozenset[str]) -> tuple[str, ...]:
+    """What a computed name is looked up on: a global dotted name (``handlers``,
+    ``pkg.steps``), :data:`OWN_MODULE` (``sys.modules[__name__]``), or ``()``."""
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Name)
+        and node.slice.id == "__name__"
+        and _chain_of(node.value) == ("sys", "modules")
+    ):
+        return OWN_MODULE
+    chain = _chain_of(node)
+    return chain if chain and chain[0] not in local_names else ()
+
+
+def _chain_of(node: ast.AST) -> tuple[str, ...]:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return (node.id, *reversed(parts)) if isinstance(node, ast.Name) else ()
+
+
+def _local_names(node: ast.AST) -> frozenset[str]:
+    """Parameters and names assigned inside a definition (``self``, ``handler``)."""
+    names = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
+    names |= {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    }
+    return frozenset(names)
+
+
+def _is_globals_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "globals"
+        and not node.args
+    )

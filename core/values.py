@@ -248,9 +248,12 @@ class ValueHasher:
         elif isinstance(obj, range | slice):
             h.field(b"r", qualified_type_name(t))
             self.feed(h, (obj.start, obj.stop, obj.step), path)
-        elif typing.get_origin(obj) is not None:
+        elif (origin := typing.get_origin(obj)) is not None:
             # Annotations that validation libraries act on: list[int], int | None, Optional[X].
-            h.field(b"y", repr(typing.get_origin(obj)))
+            # A user generic (Box[int]) by its code: its repr names the module as imported.
+            user = isinstance(origin, type) and self.is_user_type(origin)
+            code = self.code_ref(origin, f"{path}.__origin__") if user else None
+            h.field(b"y", code or repr(origin))
             self.feed(h, typing.get_args(obj), f"{path}.__args__")
         elif isinstance(obj, re.Pattern):
             h.field(b"x", f"{obj.flags}")

@@ -4,8 +4,9 @@ Names are resolved in the function's globals and closure at the time of the call
 global is seen. The walk follows user code only; standard-library and installed packages become
 ``external`` nodes. Methods of a class are included when reachable: dunder methods always,
 others when their name is loaded as an attribute (or appears as a string constant, for
-``getattr(x, "name")``) anywhere in the reachable code, a fixpoint, since a newly included
-method can make more names reachable.
+``getattr(x, "name")``, or starts with the literal prefix of a computed name, for
+``getattr(self, f"_on_{kind}")``) anywhere in the reachable code, a fixpoint, since a newly
+included method can make more names reachable.
 
 Keys name locations, never paths (see :class:`_Walk`), so the closure of a function, class or
 module is part of the closure of whatever reaches it: each is computed once per change and merged
@@ -41,6 +42,7 @@ Cache layers: a warm signature only re-checks. What is remembered, and what ends
 
 from __future__ import annotations
 
+import ast
 import builtins
 import collections
 import functools
@@ -61,6 +63,7 @@ from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
 from skipwise.errors import SkipwiseWarning
 from skipwise.facts import (
     IMPORTED_MODULE,
+    class_definition,
     class_source,
     function_facts,
     function_source,
@@ -68,7 +71,7 @@ from skipwise.facts import (
 )
 from skipwise.hashing import digest_fields
 from skipwise.memo import trim
-from skipwise.values import ValueHasher
+from skipwise.values import Unhashable, ValueHasher, qualified_type_name
 
 _MISSING = object()
 Check = Callable[[], bool]
@@ -99,6 +102,7 @@ class _Entry:
     text: Callable[[], str] | None = None  # source read on demand, for diffs
     location: str = ""
     attr_names: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()  # members starting with one are reachable (computed names)
     members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
     open_members: bool = False  # every member counts (the class derives from a library class)
     checks: tuple[Check, ...] = ()
@@ -243,6 +247,7 @@ class _Closure:
     key: str
     nodes: dict[str, CodeNode]
     attr_names: set[str]  # read only, as every field
+    prefixes: set[str]
     classes: dict[str, _Entry]  # classes reached, whose members count when reachable
     members: dict[str, dict[str, str]]  # class key -> "member:NAME" -> member key, included
     warnings: tuple[str, ...]
@@ -372,6 +377,7 @@ class _Walk:
         self.queue: deque[tuple[object, str, bool, str]] = deque()
         self.queued: set[str] = set()
         self.attr_names: set[str] = set()
+        self.prefixes: set[str] = set()
         self.classes: dict[str, _Entry] = {}
         self.members: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -398,6 +404,7 @@ class _Walk:
             root_key,
             self.nodes,
             self.attr_names,
+            self.prefixes,
             self.classes,
             self.members,
             tuple(sorted(set(self.warnings))),
@@ -454,6 +461,7 @@ class _Walk:
         self.parts.append(part)
         self.nodes.update(part.nodes)
         self.attr_names |= part.attr_names
+        self.prefixes |= part.prefixes
         self.classes.update(part.classes)
         for key, refs in part.members.items():
             self.members.setdefault(key, {}).update(refs)
@@ -473,6 +481,7 @@ class _Walk:
                 )
             self.nodes[key] = node
             self.attr_names |= entry.attr_names
+            self.prefixes.update(entry.prefixes)
             self.warnings += entry.warnings
             if entry.members:
                 self.classes[key] = entry
@@ -482,6 +491,7 @@ class _Walk:
         changed = True
         while changed:
             changed = False
+            prefixes = tuple(self.prefixes)
             for key, entry in list(self.classes.items()):
                 included = self.members[key]
                 if len(included) == len(entry.members):
@@ -489,20 +499,24 @@ class _Walk:
                 everything = entry.open_members or (self.all_members and key == self.root_key)
                 for name, member in entry.members:
                     label = "member:" + name
-                    if label in included or not (everything or _reachable(name, self.attr_names)):
+                    if label in included or not (
+                        everything or _reachable(name, self.attr_names, prefixes)
+                    ):
                         continue
                     included[label] = self.visit(member, f"{key}.{name}")
                     self.drain()
                     changed = True
 
 
-def _reachable(name: str, attr_names: set[str]) -> bool:
+def _reachable(name: str, attr_names: set[str], prefixes: tuple[str, ...]) -> bool:
     """Dunder and sunder members are called by the language or a library (``__init__``,
-    ``_missing_``); others when reachable code names them."""
+    ``_missing_``); others when reachable code names them, or computes a name with a literal
+    prefix they start with (``getattr(self, f"_on_{kind}")``)."""
     return (
         name in attr_names
         or name in _PROTOCOL_NAMES
         or (name.startswith("_") and name.endswith("_") and len(name) > 2)
+        or (bool(prefixes) and name.startswith(prefixes))
     )
 
 
@@ -768,7 +782,15 @@ class _Builder:
         hasher = ValueHasher(
             strict=False, code_ref=code_ref, is_user_type=self.boundary.is_user_type, words=words
         )
-        return hasher.digest(value, self.key), hasher.opaque
+        children = len(self.children)
+        try:
+            return hasher.digest(value, self.key), hasher.opaque
+        except Unhashable:
+            # Too deep or recursive (an engine, a connection pool): not hashable by value, so
+            # opaque, as what cannot be reduced (and what it held so far does not count).
+            del self.children[children:]
+            type_name = qualified_type_name(type(value))
+            return digest_fields("opaque", type_name), [type_name]
 
     def _is_user_instance(self, obj: object) -> bool:
         """An instance of a user class is a value (its class's code and its state), even when
@@ -801,8 +823,11 @@ class _Builder:
         )
         # Defaults by value, and attributes set on the function (by decorators, say).
         attributes = {k: v for k, v in vars(fn).items() if not k.startswith("__")}
+        annotations = dict(fn.__annotations__)
         self.checks.append(
-            functools.partial(_function_holds, fn, code, defaults, kwdefaults, attributes)
+            functools.partial(
+                _function_holds, fn, code, defaults, kwdefaults, attributes, annotations
+            )
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
@@ -826,10 +851,14 @@ class _Builder:
                 self.children.append(
                     _Child("closure:" + name, value, f"{self.key}/{name}", name in facts.mutated)
                 )
+        prefixes = self._dispatch(facts.dispatch, fn.__globals__, module_name)
         extra = (defaults or (), kwdefaults or {}, attributes)
         extra_digest = ""
         if defaults or kwdefaults or attributes:
             extra_digest, _ = self.values(extra, "default")
+        parts = (facts.digest, extra_digest) if extra_digest else ()
+        if annotations:
+            parts = (facts.digest, extra_digest, self.annotations(annotations, fn.__globals__))
         mutable = bool(defaults or kwdefaults or attributes) and not _frozen(
             (*(defaults or ()), *(kwdefaults or {}).values(), *attributes.values())
         )
@@ -840,13 +869,59 @@ class _Builder:
         )
         return self.entry(
             "function",
-            digest_fields("function", facts.digest, extra_digest) if extra_digest else facts.digest,
+            digest_fields("function", *parts) if parts else facts.digest,
             text=functools.partial(function_source, code, fn.__globals__),
             location=facts.location,
             attr_names=facts.attr_names,
+            prefixes=prefixes,
             warnings=messages,
             rebuild=self._rebuilder("function", fn) if mutable else None,
         )
+
+    def annotations(self, annotations: dict[str, object], scope: dict) -> str:
+        """Digest of annotations, which decorators, dataclasses, validation libraries and CLIs
+        read at run time: evaluated ones by value (user classes in them are children), postponed
+        ones (strings) by their text, the compiler's normalised source, with the names they
+        would load resolved in ``scope``, where ``typing.get_type_hints`` resolves them."""
+        digest, _ = self.values(annotations, "annotation")
+        for chain in _source.annotation_chains(annotations.values()):
+            self.chain(scope, chain, scope.get("__name__", ""), "annotation:" + ".".join(chain))
+        return digest
+
+    def _dispatch(
+        self, dispatch: tuple[tuple[tuple[str, ...], str], ...], scope: dict, module_name: str
+    ) -> tuple[str, ...]:
+        """Names computed from a literal prefix (``getattr(self, f"_on_{kind}")``): looked up
+        on a user module, its attributes with that prefix are children; on anything else,
+        members with that prefix are reachable. Returns those prefixes."""
+        prefixes = []
+        for target, prefix in dispatch:
+            module = self._dispatch_module(target, scope, module_name)
+            if module is None:
+                prefixes.append(prefix)
+                continue
+            namespace = vars(module)
+            names = _prefixed(namespace, prefix)
+            self.checks.append(lambda ns=namespace, p=prefix, n=names: _prefixed(ns, p) == n)
+            for name in names:
+                self.chain(namespace, (name,), module.__name__, f"{prefix}*:{name}")
+        return tuple(prefixes)
+
+    def _dispatch_module(
+        self, target: tuple[str, ...], scope: dict, module_name: str
+    ) -> types.ModuleType | None:
+        """The user module a computed name is looked up on, if it is one."""
+        if target == _source.OWN_MODULE:
+            obj: object = sys.modules.get(module_name)
+        elif target:
+            obj = scope.get(target[0])
+            for attr in target[1:]:
+                obj = _safe_getattr(obj, attr) if isinstance(obj, types.ModuleType) else None
+        else:
+            return None
+        if isinstance(obj, types.ModuleType) and self.boundary.is_user_module(obj.__name__):
+            return obj
+        return None
 
     def _import_module(self, module: str, level: int, scope: dict) -> types.ModuleType | None:
         try:
@@ -880,11 +955,13 @@ class _Builder:
                 cls.__bases__ is bases and type(cls) is meta and _same_items(vars(cls), snapshot)
             )
         )
-        for base in bases:
+        for i, base in enumerate(bases):  # in order: it decides the method resolution order
             if base is not object:
-                self.children.append(_Child("base:" + base.__qualname__, base, f"{self.key}/base"))
+                label = f"base[{i}]:{base.__qualname__}"
+                self.children.append(_Child(label, base, f"{self.key}/base[{i}]"))
         if meta is not type:
             self.children.append(_Child("metaclass", meta, f"{self.key}/metaclass"))
+        module_globals = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
         # What the class says about itself: annotations (field types matter to dataclasses and
         # validation libraries) and plain-data dunders such as __match_args__ and __slots__.
         own = {"__annotations__": snapshot.get("__annotations__", {})}
@@ -897,6 +974,9 @@ class _Builder:
             and not is_code(value)
         }
         digest, _ = self.values(own, "attr")
+        for chain in _source.annotation_chains(own["__annotations__"].values()):
+            self.chain(module_globals, chain, cls.__module__, "annotation:" + ".".join(chain))
+        keywords = self._class_keywords(cls, module_globals)
         members = tuple(
             (name, value)
             for name, value in snapshot.items()
@@ -905,10 +985,9 @@ class _Builder:
         is_open = any(
             base is not object and not self.boundary.is_user_type(base) for base in cls.__mro__[1:]
         )
-        module_globals = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
         return self.entry(
             "class",
-            digest_fields("class", digest, "open" if is_open else "closed"),
+            digest_fields("class", digest, "open" if is_open else "closed", *keywords),
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
             members=members,
@@ -917,6 +996,23 @@ class _Builder:
             if _frozen(tuple(own["__annotations__"].values()))
             else self._rebuilder("class", cls),
         )
+
+    def _class_keywords(self, cls: type, module_globals: dict) -> tuple[str, ...]:
+        """The keywords of a class statement (``class M(Base, frozen=True)``), with the names
+        they read as children. The class keeps them nowhere: they go to the metaclass or an
+        ``__init_subclass__``, so the source is read only for a class that has one of those."""
+        takes_keywords = type(cls) is not type or any(
+            "__init_subclass__" in vars(base) for base in cls.__mro__[1:-1]
+        )
+        module = sys.modules.get(cls.__module__)
+        if not takes_keywords or module is None or not _source.unchanged_since_import(module):
+            return ()
+        definition = class_definition(cls)
+        node = definition.node if definition else None
+        keywords = [k for k in getattr(node, "keywords", ()) if k.arg != "metaclass"]
+        for chain in sorted(_source.expression_chains(*keywords)):
+            self.chain(module_globals, chain, cls.__module__, "keyword:" + ".".join(chain))
+        return tuple(ast.dump(k, annotate_fields=False) for k in keywords)
 
     def module(self, module: types.ModuleType) -> _Entry:
         """A module used as a whole (passed around, declared in ``depends_on``): everything it
@@ -964,7 +1060,7 @@ class _Builder:
         digest, opaque = self.values(obj, "value", self.words)
         source = _short_repr(obj)
         if opaque:
-            statements = self._statements()
+            statements = self._statements(obj)
             if statements is None:
                 self.warnings.append(
                     f"{self.key} holds {', '.join(sorted(set(opaque)))}, which skipwise cannot "
@@ -978,35 +1074,77 @@ class _Builder:
             "constant", digest, source=source, rebuild=rebuild, attr_names=frozenset(self.words)
         )
 
-    def _statements(self) -> tuple[str, str] | None:
-        """The module-level statements binding this key's name (digest, text), with the names
-        they use as children; None when there are none or the file changed since import."""
+    def _statements(self, obj: object) -> tuple[str, str] | None:
+        """The module-level statements binding this key's name to ``obj`` (digest, text), with
+        the names they use as children; None when there are none or the file changed since
+        import. A name imported from another user module (``from db import ENGINE``, relative,
+        re-exported by a package, imported again and again) is followed to the module that
+        binds it."""
         label, _, name = self.key.removesuffix(_STATE_SUFFIX).partition(":")
         module = module_named(label)
-        if (
-            module is None
-            or "/" in name
-            or "." in name
-            or not _source.unchanged_since_import(module)
-        ):
+        if module is None or "/" in name or "." in name:
             return None
+        found = self._binding_module(module, name, obj)
+        if found is None:
+            return None
+        module, name, src, statements = found
         module_globals = vars(module)
-        src = _source.module_source(getattr(module, "__file__", None), module_globals)
-        statements = src.bindings(name) if src else []
-        if not statements:
-            return None
         statement_digest, text, chains = src.statements_digest(statements)
         for chain in sorted(chains):
             if chain[0] != name:
                 self.chain(module_globals, chain, module.__name__, "=" + ".".join(chain))
         return statement_digest, text
 
+    def _binding_module(
+        self, module: types.ModuleType, name: str, obj: object
+    ) -> tuple[types.ModuleType, str, _source.ModuleSource, list[ast.stmt]] | None:
+        """The user module whose statements bind ``obj`` to a name, following imports from
+        ``module``'s ``name``; None when no statement can be found or a file on the way changed
+        since import."""
+        seen: set[tuple[str, str]] = set()
+        while (module.__name__, name) not in seen:
+            seen.add((module.__name__, name))
+            if not _source.unchanged_since_import(module):
+                return None
+            src = _source.module_source(getattr(module, "__file__", None), vars(module))
+            if src is None:
+                return None
+            statements = src.bindings(name)
+            if statements:
+                return module, name, src, statements
+            origin = self._imported_from(module, src.imports_of(name), obj)
+            if origin is None:
+                return None
+            module, name = origin
+        return None
+
+    def _imported_from(
+        self, module: types.ModuleType, imports: list[tuple[str, int, str]], obj: object
+    ) -> tuple[types.ModuleType, str] | None:
+        """Of the ``from M import X`` statements that may bind a name, the last whose user
+        module ``M`` holds ``obj`` as ``X``: the import that bound it."""
+        for source, level, original in reversed(imports):
+            try:
+                absolute = importlib.util.resolve_name(
+                    "." * level + source, vars(module).get("__package__")
+                )
+            except (ImportError, ValueError):
+                continue
+            origin = sys.modules.get(absolute)
+            if (
+                origin is not None
+                and self.boundary.is_user_module(absolute)
+                and vars(origin).get(original, _MISSING) is obj
+            ):
+                return origin, original
+        return None
+
     def state(self, obj: object) -> _Entry:
         """A container that reachable code fills (a memo, a registry): its contents are not an
         input, but the statement that binds it (seed values, preloaded handlers) is."""
         t = type(obj)
         self.checks.append(lambda: type(obj) is t)
-        statements = self._statements()
+        statements = self._statements(obj)
         source = statements[1] if statements else ""
         type_name = f"{t.__module__}.{t.__qualname__}"
         digest = digest_fields("state", type_name, statements[0] if statements else "")
@@ -1027,14 +1165,26 @@ class _Builder:
 
 
 def _function_holds(
-    fn: types.FunctionType, code: types.CodeType, defaults, kwdefaults, attributes: dict
+    fn: types.FunctionType,
+    code: types.CodeType,
+    defaults,
+    kwdefaults,
+    attributes: dict,
+    annotations: dict,
 ) -> bool:
     return (
         fn.__code__ is code
         and fn.__defaults__ is defaults
         and fn.__kwdefaults__ is kwdefaults
         and _same_items(vars(fn), attributes, skip_dunder=True)
+        and (
+            _same_items(fn.__annotations__, annotations) if annotations else not fn.__annotations__
+        )
     )
+
+
+def _prefixed(namespace: dict, prefix: str) -> tuple[str, ...]:
+    return tuple(sorted(name for name in namespace if name.startswith(prefix)))
 
 
 def _cell_contents(cell: types.CellType) -> object:

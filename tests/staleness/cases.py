@@ -20,6 +20,7 @@ class Case:
     files: dict[str, str] = field(default_factory=dict)
     target: str = "pipe:task"
     args: tuple = (2,)
+    warns: str = ""  # a warning the signing must give (regex); any other fails the case
 
 
 def _files(files: dict[str, str]) -> dict[str, str]:
@@ -275,6 +276,284 @@ CALLABLES = _files(
 )
 
 
+# Library objects that cannot be hashed by value (an engine, a ufunc), bound in one module and
+# imported into others: hashed by the statement that binds them, wherever it is.
+BINDINGS = _files(
+    {
+        "db.py": """
+        import sqlalchemy
+
+        URL = "sqlite:///:memory:"
+        ENGINE = sqlalchemy.create_engine(URL)
+        UNRELATED = 1
+        """,
+        "store/__init__.py": """
+        from .engines import ENGINE
+        from .ufuncs import *
+        """,
+        "store/engines.py": """
+        import sqlalchemy
+
+        from .settings import ECHO
+
+        ENGINE = sqlalchemy.create_engine("sqlite:///:memory:", echo=ECHO)
+        """,
+        "store/settings.py": """
+        ECHO = False
+        """,
+        "store/ufuncs.py": """
+        import numpy as np
+
+
+        def _square(v):
+            return v * v
+
+
+        SQUARE = np.frompyfunc(_square, 1, 1)
+        """,
+        "conn.py": """
+        from store import ENGINE as DB
+
+        TIMEOUT = 3
+        """,
+        "registry.py": """
+        SEEN = {"seed": 1}
+        """,
+        "pipe.py": """
+        import db
+        from conn import DB
+        from db import ENGINE
+        from registry import SEEN
+        from store import SQUARE
+
+
+        def by_name(x):
+            return ENGINE.dialect.name, x
+
+
+        def by_module(x):
+            return db.ENGINE.dialect.name, x
+
+
+        def chained(x):
+            return DB.echo, x
+
+
+        def reexported(x):
+            return int(SQUARE(x))
+
+
+        def memo(x):
+            SEEN.setdefault(x, x * 2)
+            return SEEN["seed"] + SEEN[x]
+        """,
+    }
+)
+
+# Base class order and class keywords (consumed by __init_subclass__, kept nowhere).
+BASES = _files(
+    {
+        "pipe.py": """
+        _SCALES = {}
+
+
+        class A:
+            def run(self):
+                return 1
+
+
+        class B:
+            def run(self):
+                return 2
+
+
+        class Mixed(A, B):
+            pass
+
+
+        class Scaled:
+            def __init_subclass__(cls, scale=1, **kwargs):
+                super().__init_subclass__(**kwargs)
+                _SCALES[cls] = scale
+
+            def apply(self, x):
+                return x * _SCALES.setdefault(type(self), 1)
+
+
+        class Double(Scaled, scale=2):
+            pass
+
+
+        def task(x):
+            return Mixed().run() + Double().apply(x)
+        """,
+    }
+)
+
+# Annotations that user decorators, typing.get_type_hints and validation libraries read at run
+# time: evaluated ones, and postponed ones (strings) with the names they would resolve.
+ANNOTATIONS = _files(
+    {
+        "convert.py": """
+        import functools
+
+
+        def coerce(fn):
+            @functools.wraps(fn)
+            def wrapper(x):
+                return fn(fn.__annotations__["x"](x))
+            return wrapper
+
+
+        @coerce
+        def double(x: int):
+            return x * 2
+        """,
+        "hints.py": """
+        from __future__ import annotations
+
+        import functools
+        import typing
+
+
+        def returns(fn):
+            @functools.wraps(fn)
+            def wrapper(x):
+                hints = typing.get_type_hints(fn)
+                return hints["return"](fn(hints["x"](x)))
+            return wrapper
+
+
+        class Money:
+            def __init__(self, amount):
+                self.amount = round(amount, 2)
+
+            def __float__(self):
+                return float(self.amount)
+
+            def describe(self):
+                return f"{self.amount:.2f}"
+
+
+        @returns
+        def price(x: Money) -> float:
+            return x
+        """,
+        "models.py": """
+        from __future__ import annotations
+
+        from typing import Annotated
+
+        import pydantic
+
+
+        def _cents(v):
+            return round(v, 2)
+
+
+        Amount = Annotated[float, pydantic.AfterValidator(_cents)]
+
+
+        class Order(pydantic.BaseModel):
+            total: Amount
+            note: dict[str,int] = {}
+        """,
+        "pipe.py": """
+        from convert import double
+        from hints import price
+        from models import Order
+
+
+        def task(x):
+            return double(x) + price(x) + Order(total=x).total
+        """,
+    }
+)
+
+
+# Names computed from a literal prefix: every member (or module attribute) with the prefix
+# counts, and skipwise still warns.
+DISPATCH = _files(
+    {
+        "handlers.py": """
+        def step_clean(rows):
+            return [r for r in rows if r]
+
+
+        def step_sum(rows):
+            return sum(rows)
+        """,
+        "pipe.py": """
+        import sys
+
+        import handlers
+
+
+        class Loader:
+            def load(self, kind, path):
+                return getattr(self, f"_handle_{kind}")(path)
+
+            def _handle_csv(self, path):
+                return path + ".csv"
+
+            def _handle_json(self, path):
+                return path + ".json"
+
+            def describe(self):
+                return "loader"
+
+
+        class Exporter:
+            def export(self, kind, rows):
+                return getattr(self, "_to_%s" % kind)(rows)
+
+            def _to_csv(self, rows):
+                return ",".join(map(str, rows))
+
+
+        class Formatter:
+            def render(self, kind, rows):
+                return getattr(self, "_fmt_{}".format(kind))(rows)
+
+            def _fmt_csv(self, rows):
+                return ";".join(map(str, rows))
+
+
+        def load_csv(path):
+            return "data/" + path
+
+
+        def run_csv(path):
+            return path.upper()
+
+
+        def by_method(kind):
+            return Loader().load(kind, "data")
+
+
+        def by_percent(kind):
+            return Exporter().export(kind, [1, 2])
+
+
+        def by_format(kind):
+            return Formatter().render(kind, [3])
+
+
+        def by_module(kind):
+            return getattr(handlers, "step_" + kind)([1, 0, 2])
+
+
+        def by_own_module(kind):
+            return getattr(sys.modules[__name__], f"load_{kind}")("x")
+
+
+        def by_globals(kind):
+            return globals()[f"run_{kind}"]("x")
+        """,
+    }
+)
+
+
 def edit(file: str, old: str, new: str) -> tuple[str, str, str]:
     return (file, old, new)
 
@@ -488,4 +767,176 @@ CASES = [
     ),
     Case("callback by name", RERUN, (edit("pipe.py", "return v - 1", "return v - 2"),), CALLABLES),
     Case("getattr with literal", RERUN, (edit("pipe.py", "return 7", "return 8"),), CALLABLES),
+    # --- library objects bound in another module --------------------------------------
+    Case(
+        "from m import ENGINE: the URL it was made from",
+        RERUN,
+        (edit("db.py", '"sqlite:///:memory:"', '"sqlite:///other.db"'),),
+        BINDINGS,
+        "pipe:by_name",
+    ),
+    Case(
+        "from m import ENGINE: unrelated statement",
+        REUSE,
+        (edit("db.py", "UNRELATED = 1", "UNRELATED = 2"),),
+        BINDINGS,
+        "pipe:by_name",
+    ),
+    Case(
+        "import m: m.ENGINE",
+        RERUN,
+        (edit("db.py", "create_engine(URL)", "create_engine(URL, echo=True)"),),
+        BINDINGS,
+        "pipe:by_module",
+    ),
+    Case(
+        "re-imported as alias, re-exported by a package, relative import",
+        RERUN,
+        (edit("store/settings.py", "ECHO = False", "ECHO = True"),),
+        BINDINGS,
+        "pipe:chained",
+    ),
+    Case(
+        "re-import chain: unrelated statement on the way",
+        REUSE,
+        (edit("conn.py", "TIMEOUT = 3", "TIMEOUT = 4"),),
+        BINDINGS,
+        "pipe:chained",
+    ),
+    Case(
+        "star-re-exported frompyfunc ufunc: its function",
+        RERUN,
+        (edit("store/ufuncs.py", "return v * v", "return v * v * v"),),
+        BINDINGS,
+        "pipe:reexported",
+    ),
+    Case(
+        "imported memo: its seed",
+        RERUN,
+        (edit("registry.py", '"seed": 1', '"seed": 2'),),
+        BINDINGS,
+        "pipe:memo",
+    ),
+    # --- bases and class keywords -------------------------------------------------------
+    Case("bases swapped", RERUN, (edit("pipe.py", "Mixed(A, B)", "Mixed(B, A)"),), BASES),
+    Case("class keyword", RERUN, (edit("pipe.py", "scale=2)", "scale=3)"),), BASES),
+    Case(
+        "class statement formatting",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                "class Double(Scaled, scale=2):",
+                "class Double(\n    Scaled, scale=2,\n):",
+            ),
+        ),
+        BASES,
+    ),
+    # --- annotations --------------------------------------------------------------------
+    Case("parameter annotation", RERUN, (edit("convert.py", "x: int", "x: float"),), ANNOTATIONS),
+    Case(
+        "postponed return annotation", RERUN, (edit("hints.py", "-> float", "-> int"),), ANNOTATIONS
+    ),
+    Case(
+        "class named only in a postponed annotation",
+        RERUN,
+        (edit("hints.py", "round(amount, 2)", "round(amount, 1)"),),
+        ANNOTATIONS,
+    ),
+    Case(
+        "validator named only in a postponed field annotation",
+        RERUN,
+        (edit("models.py", "return round(v, 2)", "return round(v, 3)"),),
+        ANNOTATIONS,
+    ),
+    Case(
+        "postponed annotation formatting",
+        REUSE,
+        (edit("models.py", "dict[str,int]", "dict[ str, int ]"),),
+        ANNOTATIONS,
+    ),
+    Case(
+        "method nothing calls, in a class named by an annotation",
+        REUSE,
+        (edit("hints.py", "{self.amount:.2f}", "{self.amount:.3f}"),),
+        ANNOTATIONS,
+    ),
+    # --- names computed from a literal prefix ------------------------------------------
+    *(
+        Case(title, expect, (edit(file, old, new),), DISPATCH, f"pipe:{target}", ("csv",), warns)
+        for title, expect, target, file, old, new, warns in [
+            (
+                "getattr(self, f'_handle_{kind}'): a dispatched method",
+                RERUN,
+                "by_method",
+                "pipe.py",
+                'path + ".csv"',
+                'path + ".tsv"',
+                "names starting '_handle_' are included",
+            ),
+            (
+                "getattr(self, f'_handle_{kind}'): a method without the prefix",
+                REUSE,
+                "by_method",
+                "pipe.py",
+                'return "loader"',
+                'return "reader"',
+                "names starting '_handle_' are included",
+            ),
+            (
+                "getattr(self, '_to_%s' % kind): a dispatched method",
+                RERUN,
+                "by_percent",
+                "pipe.py",
+                '",".join',
+                '"|".join',
+                "names starting '_to_' are included",
+            ),
+            (
+                "getattr(self, '_fmt_{}'.format(kind)): a dispatched method",
+                RERUN,
+                "by_format",
+                "pipe.py",
+                '";".join',
+                '"/".join',
+                "names starting '_fmt_' are included",
+            ),
+            (
+                "getattr(module, 'step_' + kind): a dispatched function",
+                RERUN,
+                "by_module",
+                "handlers.py",
+                "return sum(rows)",
+                "return sum(rows) * 2",
+                "names starting 'step_' are included",
+            ),
+            (
+                "getattr(sys.modules[__name__], f'load_{kind}'): a dispatched function",
+                RERUN,
+                "by_own_module",
+                "pipe.py",
+                '"data/" + path',
+                '"data2/" + path',
+                "names starting 'load_' are included",
+            ),
+            (
+                "getattr(sys.modules[__name__], f'load_{kind}'): a function without the prefix",
+                REUSE,
+                "by_own_module",
+                "pipe.py",
+                "path.upper()",
+                "path.lower()",
+                "names starting 'load_' are included",
+            ),
+            (
+                "globals()[f'run_{kind}']: a dispatched function",
+                RERUN,
+                "by_globals",
+                "pipe.py",
+                "path.upper()",
+                "path.lower()",
+                "names starting 'run_' are included",
+            ),
+        ]
+    ),
 ]

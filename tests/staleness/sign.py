@@ -1,4 +1,5 @@
-"""Run in a fresh process: print the signature of TARGET called with ARGS (JSON)."""
+"""Run in a fresh process: print the signature of TARGET called with ARGS (JSON). Any warning is
+a failure, except one matching WARNS (a regex, when given), which the first signature must give."""
 
 import importlib
 import json
@@ -6,6 +7,7 @@ import sys
 import warnings
 
 project, target, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+expected = sys.argv[4] if len(sys.argv) > 4 else ""
 sys.path.insert(0, project)
 warnings.simplefilter("error")  # an analysis warning in these cases is a failure
 
@@ -13,6 +15,11 @@ import skipwise  # noqa: E402
 
 module_name, _, attr = target.partition(":")
 fn = getattr(importlib.import_module(module_name), attr)
-first = skipwise.signature(fn, *args)
+with warnings.catch_warnings(record=True) as given:
+    warnings.simplefilter("error")
+    if expected:
+        warnings.filterwarnings("always", ".*" + expected, skipwise.SkipwiseWarning)
+    first = skipwise.signature(fn, *args)
+assert not expected or given, f"no warning matching {expected!r}"
 assert skipwise.signature(fn, *args) == first, "a warm signature must equal the cold one"
 print(first)

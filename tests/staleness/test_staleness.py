@@ -38,7 +38,8 @@ def start(project: Path, case: Case) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONHASHSEED": str(random.randint(1, 2**32 - 1))}
     env.pop("PYTHONPATH", None)
     return subprocess.Popen(
-        [sys.executable, str(SIGN), str(project), case.target, json.dumps(list(case.args))],
+        [sys.executable, str(SIGN), str(project), case.target, json.dumps(list(case.args))]
+        + ([case.warns] if case.warns else []),
         env=env,
         cwd=project,
         stdout=subprocess.PIPE,

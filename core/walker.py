@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from skipwise import source as _source
+from skipwise.attributes import computes_attributes, defines, static_attribute
 from skipwise.boundary import Boundary, canonical_key, module_label, module_named
 from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
 from skipwise.errors import SkipwiseWarning
@@ -523,32 +524,33 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
     inner = _unwrap(obj)
     if inner is not obj:
         return "alias", inner, binding, False
-    if isinstance(obj, _Marker):
+    t = type(obj)  # what the object is, by its type: asking the object may run its code
+    if t is _Marker:
         return "marker", obj, obj.key, True
-    if callable(getattr(type(obj), "__skipwise_node__", None)):
+    if callable(defines(t, "__skipwise_node__")):
         return "cached", obj, binding, False
-    if isinstance(obj, types.FunctionType):
+    if issubclass(t, types.FunctionType):
         if boundary.is_user_module(obj.__module__):
             return _named("function", obj, binding)
         if _safe_getattr(obj, "__wrapped__") is _MISSING:
             return "external", obj, _external_key(obj), True
         return "wrapper", obj, binding, False  # a library's wrapper around user code
-    if isinstance(obj, type):
+    if issubclass(t, type):
         if not boundary.is_user_type(obj):
             return "external", obj, _external_key(obj), True
         return _named("class", obj, binding)
-    if isinstance(obj, types.ModuleType):
+    if issubclass(t, types.ModuleType):
         if not boundary.is_user_module(obj.__name__):
             return "external", obj, _external_key(obj), True
         return "module", obj, f"module:{module_label(obj.__name__)}", True
-    if isinstance(obj, _PARTIAL_TYPES):
+    if issubclass(t, _PARTIAL_TYPES):
         return "partial", obj, binding, False
-    if bound_builtin(obj) or isinstance(obj, _METHOD_TYPES):
+    if bound_builtin(obj) or issubclass(t, _METHOD_TYPES):
         return "wrapper", obj, binding, False
     if (
         callable(obj)
         and _safe_getattr(obj, "__wrapped__") is not _MISSING
-        and not boundary.is_user_type(type(obj))  # a user class's instance is a value
+        and not boundary.is_user_type(t)  # a user class's instance is a value
     ):
         return "wrapper", obj, binding, False
     if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
@@ -563,43 +565,47 @@ def _named(kind: str, obj: object, binding: str) -> _Kind:
 
 def bound_builtin(obj: object) -> bool:
     """``re.compile("x").split``, ``RATES.get``: a builtin method bound to a value."""
-    if not isinstance(obj, _BUILTIN_METHOD_TYPES):
+    if type(obj) not in _BUILTIN_METHOD_TYPES:
         return False
-    owner = getattr(obj, "__self__", None)
-    return owner is not None and not isinstance(owner, types.ModuleType)
+    owner = getattr(obj, "__self__", None)  # a C field of these two types
+    return owner is not None and not issubclass(type(owner), types.ModuleType)
 
 
 def _external_callable(obj: object) -> bool:
     """Function-like objects of libraries that are importable by their name (``np.sqrt``): the
     name stands for them. (``np.vectorize(f)`` is not: it is a value, with ``f`` in it.)"""
-    name, module = getattr(obj, "__name__", None), getattr(obj, "__module__", None)
-    if not (callable(obj) and isinstance(name, str) and isinstance(module, str)):
+    if not callable(obj):
+        return False
+    name, module = static_attribute(obj, "__name__"), static_attribute(obj, "__module__")
+    if not (isinstance(name, str) and isinstance(module, str)):
         return False
     return _safe_getattr(sys.modules.get(module), name) is obj
 
 
 def _unwrap(obj: object) -> object:
     """What an object stands for: a staticmethod or a cached property its function."""
-    if isinstance(obj, _STATIC_TYPES):
+    t = type(obj)
+    if issubclass(t, _STATIC_TYPES):
         return obj.__func__
-    if isinstance(obj, functools.cached_property):
+    if issubclass(t, functools.cached_property):
         return obj.func
     return obj
 
 
 def _module_name(obj: object) -> str:
-    if isinstance(obj, types.ModuleType):
+    if issubclass(type(obj), types.ModuleType):
         return obj.__name__
-    return getattr(obj, "__module__", None) or type(obj).__module__ or "builtins"
+    module = static_attribute(obj, "__module__")
+    return module if isinstance(module, str) and module else type(obj).__module__ or "builtins"
 
 
 def _external_key(obj: object) -> str:
     """Third-party or standard-library code: named precisely, never walked into."""
-    if isinstance(obj, types.ModuleType):
+    if issubclass(type(obj), types.ModuleType):
         return f"external:{obj.__name__}"
     qualname = (
-        getattr(obj, "__qualname__", None)
-        or getattr(obj, "__name__", None)
+        static_attribute(obj, "__qualname__")
+        or static_attribute(obj, "__name__")
         or type(obj).__qualname__
     )
     return f"external:{_module_name(obj)}.{qualname}"
@@ -607,9 +613,9 @@ def _external_key(obj: object) -> str:
 
 def is_code(obj: object) -> bool:
     return (
-        isinstance(obj, _CODE_TYPES)
+        issubclass(type(obj), _CODE_TYPES)
         or _unwrap(obj) is not obj
-        or callable(getattr(type(obj), "__skipwise_node__", None))
+        or callable(defines(type(obj), "__skipwise_node__"))
         or (callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING)
         or bound_builtin(obj)
         or _external_callable(obj)
@@ -617,7 +623,7 @@ def is_code(obj: object) -> bool:
 
 
 def _is_member_code(value: object) -> bool:
-    return isinstance(value, _MEMBER_CODE_TYPES)
+    return issubclass(type(value), _MEMBER_CODE_TYPES)
 
 
 # Type tuples, built once: a union written inside isinstance() is rebuilt on every call.
@@ -642,20 +648,20 @@ def _frozen(value: object, depth: int = 0) -> bool:
         return all(_frozen(v, depth + 1) for v in value)  # type: ignore[attr-defined]
     import enum
 
-    return isinstance(value, enum.Enum)
+    return issubclass(type(value), enum.Enum)
 
 
 _FROZEN_TYPES = {bool, int, float, complex, str, bytes, range}
 
 
 def _safe_getattr(obj: object, name: str) -> Any:
-    try:
-        return getattr(obj, name, _MISSING)
-    except Exception:
-        return _MISSING
+    """An attribute as stored: never computed by the object's code (see skipwise.attributes)."""
+    return static_attribute(obj, name, _MISSING)
 
 
 def _short_repr(obj: object, limit: int = 2000) -> str:
+    if computes_attributes(type(obj)):  # its repr would reach its attribute hooks
+        return f"<{type(obj).__qualname__}>"
     try:
         text = repr(obj)
     except Exception:
@@ -742,7 +748,7 @@ class _Builder:
             return
         owner = module_name
         for attr in chain[1:]:
-            if not isinstance(obj, types.ModuleType) or not self.boundary.is_user_module(
+            if not issubclass(type(obj), types.ModuleType) or not self.boundary.is_user_module(
                 obj.__name__
             ):
                 break
@@ -773,7 +779,7 @@ class _Builder:
     def _is_user_instance(self, obj: object) -> bool:
         """An instance of a user class is a value (its class's code and its state), even when
         it is callable or wraps a function (a class-based decorator)."""
-        return not isinstance(obj, type) and self.boundary.is_user_type(type(obj))
+        return not issubclass(type(obj), type) and self.boundary.is_user_type(type(obj))
 
     def _rebuilder(self, kind: str, obj: object) -> Callable[[], _Entry]:
         """Processes ``obj`` again (a mutable value, every pass); holds nothing of this pass."""
@@ -941,28 +947,29 @@ class _Builder:
         return self.entry("partial", digest, rebuild=rebuild)
 
     def wrapper(self, obj: object) -> _Entry:
-        if isinstance(obj, types.MethodType):
+        if type(obj) is types.MethodType:
             names: tuple[str, ...] = ("__func__", "__self__")
-        elif isinstance(obj, property):
+        elif issubclass(type(obj), property):
             names = tuple(n for n in ("fget", "fset", "fdel") if getattr(obj, n) is not None)
         elif bound_builtin(obj):
             names = ("__self__",)
         else:
             # Also what the wrapper keeps beside the wrapped function (a dispatch registry).
-            extra = vars(obj) if isinstance(obj, types.FunctionType) else {}
+            extra = vars(obj) if type(obj) is types.FunctionType else {}
             names = ("__wrapped__", *sorted(n for n in extra if not _dunder(n)))
         for name in names:
             self.children.append(_Child(name, self._attribute(obj, name), f"{self.key}/{name}"))
-        parts = [type(obj).__module__ + "." + type(obj).__qualname__, getattr(obj, "__name__", "")]
+        name = static_attribute(obj, "__name__")
+        parts = [f"{type(obj).__module__}.{type(obj).__qualname__}", str(name or "")]
         wrapped = _safe_getattr(obj, "__wrapped__")
-        if isinstance(wrapped, types.FunctionType) and not self.boundary.is_user_type(type(obj)):
+        if type(wrapped) is types.FunctionType and not self.boundary.is_user_type(type(obj)):
             # A library wrapper (validation, say) may act on the annotations it wraps.
             parts.append(self.values(getattr(wrapped, "__annotations__", {}), "annotation")[0])
         return self.entry("wrapper", digest_fields("wrapper", *parts))
 
     def constant(self, obj: object) -> _Entry:
         digest, opaque = self.values(obj, "value", self.words)
-        source = _short_repr(obj)
+        source = ""  # the value's repr, read on demand (it may be slow, or the value's own code)
         if opaque:
             statements = self._statements()
             if statements is None:
@@ -975,7 +982,12 @@ class _Builder:
                 digest = digest_fields("constant", digest, statement_digest)
         rebuild = None if _frozen(obj) else self._rebuilder("constant", obj)
         return self.entry(
-            "constant", digest, source=source, rebuild=rebuild, attr_names=frozenset(self.words)
+            "constant",
+            digest,
+            source=source,
+            text=None if source else functools.partial(_short_repr, obj),
+            rebuild=rebuild,
+            attr_names=frozenset(self.words),
         )
 
     def _statements(self) -> tuple[str, str] | None:

@@ -168,6 +168,17 @@ def _class_docstrings(co: types.CodeType) -> set[object]:
     }
 
 
+def leading_words(code: types.CodeType) -> frozenset[str]:
+    """The word each string constant of the code (and its nested code) begins with: the
+    prefixes of names the code may build (``getattr(self, "visit_" + kind)``)."""
+    return frozenset(
+        match.group()
+        for co in _nested_code(code)
+        for const in co.co_consts
+        if type(const) is str and (match := _WORD.match(const))
+    )
+
+
 _MUTATORS = frozenset(
     [
         "append",

@@ -65,6 +65,7 @@ from skipwise.facts import (
     class_source,
     function_facts,
     function_source,
+    leading_words,
     location_text,
 )
 from skipwise.hashing import digest_fields
@@ -101,7 +102,9 @@ class _Entry:
     location: str = ""
     attr_names: frozenset[str] = frozenset()
     members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
-    open_members: bool = False  # every member counts (the class derives from a library class)
+    # Members that count even when no user code names them (the class derives from a library
+    # class, whose code may call or read them).
+    library_facing: frozenset[str] = frozenset()
     checks: tuple[Check, ...] = ()
     lookups: tuple[tuple[dict, str, object], ...] = ()  # (scope, name, value) read: still there
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
@@ -487,10 +490,14 @@ class _Walk:
                 included = self.members[key]
                 if len(included) == len(entry.members):
                     continue
-                everything = entry.open_members or (self.all_members and key == self.root_key)
+                everything = self.all_members and key == self.root_key
                 for name, member in entry.members:
                     label = "member:" + name
-                    if label in included or not (everything or _reachable(name, self.attr_names)):
+                    if label in included or not (
+                        everything
+                        or name in entry.library_facing
+                        or _reachable(name, self.attr_names)
+                    ):
                         continue
                     included[label] = self.visit(member, f"{key}.{name}")
                     self.drain()
@@ -742,9 +749,7 @@ class _Builder:
         if obj is _MISSING or name in _MODULE_FACTS:
             if obj is _MISSING and hasattr(builtins, name):
                 return  # builtins are outside every signature
-            kind = "unbound" if obj is _MISSING else "module-fact"
-            key = f"{kind}:{module_label(module_name)}:{name}"
-            self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
+            self._marker("unbound" if obj is _MISSING else "module-fact", label, module_name, name)
             return
         owner = module_name
         for attr in chain[1:]:
@@ -754,10 +759,17 @@ class _Builder:
                 break
             nxt = self._attribute(obj, attr)
             if nxt is _MISSING:
-                break
+                if "__getattr__" not in vars(obj):  # not there (checked): its absence counts
+                    self._marker("unbound", label, obj.__name__, attr)
+                    return
+                break  # the module computes it (PEP 562): all of the module counts
             owner, name, obj = obj.__name__, attr, nxt
         binding = f"{module_label(owner)}:{name}"
         self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
+
+    def _marker(self, kind: str, label: str, module_name: str, name: str) -> None:
+        key = f"{kind}:{module_label(module_name)}:{name}"
+        self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
 
     def values(
         self, value: object, label: str, words: set[str] | None = None
@@ -812,18 +824,22 @@ class _Builder:
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
+        # `import m` in the body, then only `m.f`: follow m.f only; m loaded bare (passed on,
+        # returned): the whole module.
         used_through_attributes: set[tuple[str, int]] = set()
+        used_whole: set[tuple[str, int]] = set()
         for chain in facts.chains:
-            if chain[0] == IMPORTED_MODULE:  # `import m` in the body, then `m.f`: follow m.f only
+            if chain[0] == IMPORTED_MODULE:
                 module, level, path = chain[1], int(chain[2]), chain[3:]
-                used_through_attributes.add((module, level))
+                (used_through_attributes if path else used_whole).add((module, level))
                 imported = self._import_module(module, level, fn.__globals__)
                 if imported is not None and path:
                     self.chain(vars(imported), path, imported.__name__, ".".join(chain))
                 continue
             self.chain(fn.__globals__, chain, module_name, None, chain[0] in facts.mutated)
         for module, level, names in facts.imports:
-            if names or (module.partition(".")[0], level) not in used_through_attributes:
+            top = (module.partition(".")[0], level)
+            if names or top in used_whole or top not in used_through_attributes:
                 self._import(module, level, names, fn.__globals__)
         for name, cell in zip(code.co_freevars, closure or (), strict=True):
             value = _cell_contents(cell)
@@ -878,8 +894,8 @@ class _Builder:
 
     def klass(self, cls: type) -> _Entry:
         """A class is what its body produced. Its members (methods and data attributes) are
-        separate nodes, included when reachable; a class deriving from a library class is open:
-        the library may call or read any member (validators, ``default``, ``visit_*``)."""
+        separate nodes, included when reachable; in a class deriving from a library class, also
+        those the library can reach (see :func:`_library_facing`)."""
         bases, snapshot, meta = cls.__bases__, dict(vars(cls)), type(cls)
         self.checks.append(
             lambda: (
@@ -908,17 +924,19 @@ class _Builder:
             for name, value in snapshot.items()
             if name not in _CLASS_MACHINERY and (_is_member_code(value) or not _dunder(name))
         )
-        is_open = any(
-            base is not object and not self.boundary.is_user_type(base) for base in cls.__mro__[1:]
-        )
+        library = [
+            k for k in cls.__mro__[1:] if k is not object and not self.boundary.is_user_type(k)
+        ]
+        machinery = [k for k in meta.__mro__ if k not in (type, object)]
+        machinery = [k for k in machinery if not self.boundary.is_user_type(k)]
         module_globals = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
         return self.entry(
             "class",
-            digest_fields("class", digest, "open" if is_open else "closed"),
+            digest_fields("class", digest, "open" if library else "closed"),
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
             members=members,
-            open_members=is_open,
+            library_facing=_library_facing(members, library, machinery),
             rebuild=None
             if _frozen(tuple(own["__annotations__"].values()))
             else self._rebuilder("class", cls),
@@ -1036,6 +1054,67 @@ class _Builder:
                 _Child(f"depends_on[{i}]", dependency, f"{self.key}/depends_on[{i}]")
             )
         return self.entry("cached", digest_fields("cached", str(version)))
+
+
+def _library_facing(
+    members: tuple[tuple[str, object], ...], library: list[type], machinery: list[type]
+) -> frozenset[str]:
+    """Members of a class deriving from ``library`` classes (built by ``machinery``, their
+    metaclasses) that count whether or not user code names them: data (an enum's members, a
+    model's fields and config: the library reads the class body), anything but a method as
+    written (a validator, a computed field, a method a decorator marked), a member the library
+    defines too (``default``, ``model_post_init``: the library calls its own names), and a
+    member whose name begins with a string in the library's code (``"visit_" + kind``)."""
+    if not library:
+        return frozenset()
+    defined: set[str] = set()
+    prefixes: set[str] = set()
+    for klass in library:
+        defined.update(vars(klass))
+        prefixes |= _library_words(klass)
+    for klass in machinery:
+        prefixes |= _library_words(klass)
+    starts = tuple(prefixes)
+    return frozenset(
+        name
+        for name, value in members
+        if not _plain_method(value) or name in defined or name.startswith(starts)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _library_words(klass: type) -> frozenset[str]:
+    """The leading words of the strings in a library class's own methods."""
+    words: set[str] = set()
+    for value in vars(klass).values():
+        for fn in _functions_of(value):
+            words |= leading_words(fn.__code__)
+    return frozenset(words)
+
+
+def _functions_of(value: object) -> tuple[types.FunctionType, ...]:
+    if type(value) is types.FunctionType:
+        return (value,)
+    if type(value) in (staticmethod, classmethod):
+        return _functions_of(value.__func__)
+    if type(value) is property:
+        return tuple(
+            f for f in (value.fget, value.fset, value.fdel) if type(f) is types.FunctionType
+        )
+    return ()
+
+
+def _plain_method(value: object) -> bool:
+    """A method as written: a function that no decorator replaced, wrapped or marked."""
+    if type(value) is types.FunctionType:
+        return not vars(value)
+    if type(value) in (staticmethod, classmethod):
+        return _plain_method(value.__func__)
+    if type(value) is property:
+        return all(f is None or _plain_method(f) for f in (value.fget, value.fset, value.fdel))
+    if type(value) is functools.cached_property:
+        return _plain_method(value.func)
+    return False
 
 
 def _function_holds(

@@ -32,6 +32,10 @@ def static_attribute(obj: object, name: str, default: Any = None) -> Any:
     object's type) gives ``default``."""
     if type(obj) in _READ_ONLY_GETATTR:
         return getattr(obj, name, default)
+    if type(obj) is types.ModuleType:  # its names are its dictionary's (PEP 562 aside)
+        value = obj.__dict__.get(name, _ABSENT)
+        if value is not _ABSENT:
+            return value
     try:
         value = inspect.getattr_static(obj, name, _ABSENT)
     except Exception:  # an object whose type machinery is broken: nothing to read

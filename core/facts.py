@@ -3,7 +3,9 @@
 Both come from the compiled code, which the running function already has, so signing needs no
 parsing. What a function *is*: its bytecode, constants and names, without the line table, the
 first line number, the file name and the docstring, so comments, docstrings, formatting, code
-added elsewhere in the file and the checkout's location never count. What it *loads*: global
+added elsewhere in the file and the checkout's location never count; nor do ``from __future__``
+flags and the names of locals that the code cannot read by name (bytecode reads them by
+position). What it *loads*: global
 name chains (``LOAD_GLOBAL`` then attribute loads), which bytecode tells from locals exactly.
 Source text is read only to show a diff.
 """

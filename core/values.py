@@ -249,7 +249,7 @@ class ValueHasher:
         elif issubclass(t, _dt.datetime | _dt.date | _dt.time):
             h.field(b"t", qualified_type_name(t))
             h.field(b"T", obj.isoformat())
-            h.field(b"z", repr(getattr(obj, "tzinfo", None)))
+            h.field(b"z", repr(static_attribute(obj, "tzinfo")))
         elif issubclass(t, _dt.timedelta):
             h.field(b"d", f"{obj.days}:{obj.seconds}:{obj.microseconds}")
         elif issubclass(t, decimal.Decimal | fractions.Fraction | uuid.UUID):
@@ -272,7 +272,7 @@ class ValueHasher:
             # Subclasses of builtins: NamedTuple, defaultdict, str enums' values, set subclasses.
             h.field(b"X", qualified_type_name(t))
             base = next(c for c in t.__mro__ if c in _BUILTIN_BASES)
-            self.feed(h, base(obj), path)
+            self.feed(h, _AS_BUILTIN[base](obj), path)
             factory = static_attribute(obj, "default_factory")
             if factory is not None:
                 self.feed(h, factory, f"{path}.default_factory")
@@ -412,6 +412,18 @@ _ARRAY_MODULES = {"numpy", "pandas", "pyarrow"}
 _TYPING_MODULES = frozenset({"typing", "types", "typing_extensions"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BUILTIN_BASES = (int, float, str, bytes, tuple, list, dict, set, frozenset)
+# A builtin subclass's value as the builtin holds it, whatever the subclass's __iter__, __str__...
+_AS_BUILTIN: dict[type, Callable[[Any], object]] = {
+    int: int.__int__,
+    float: float.__float__,
+    str: str.__str__,
+    bytes: bytes.__bytes__,
+    tuple: lambda value: tuple(tuple.__iter__(value)),
+    list: lambda value: list(list.__iter__(value)),
+    dict: lambda value: dict(dict.items(value)),
+    set: lambda value: set(set.__iter__(value)),
+    frozenset: lambda value: frozenset(frozenset.__iter__(value)),
+}
 
 
 def _module_of(t: type) -> str:

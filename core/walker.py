@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from skipwise import source as _source
-from skipwise.attributes import computes_attributes, defines, static_attribute
+from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import Boundary, canonical_key, module_label, module_named
 from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
 from skipwise.errors import SkipwiseWarning
@@ -936,7 +936,7 @@ class _Builder:
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
             members=members,
-            library_facing=_library_facing(members, library, machinery),
+            library_facing=_library_facing(members, library, machinery, snapshot),
             rebuild=None
             if _frozen(tuple(own["__annotations__"].values()))
             else self._rebuilder("class", cls),
@@ -1057,17 +1057,22 @@ class _Builder:
 
 
 def _library_facing(
-    members: tuple[tuple[str, object], ...], library: list[type], machinery: list[type]
+    members: tuple[tuple[str, object], ...],
+    library: list[type],
+    machinery: list[type],
+    namespace: dict[str, object],
 ) -> frozenset[str]:
     """Members of a class deriving from ``library`` classes (built by ``machinery``, their
     metaclasses) that count whether or not user code names them: data (an enum's members, a
     model's fields and config: the library reads the class body), anything but a method as
     written (a validator, a computed field, a method a decorator marked), a member the library
-    defines too (``default``, ``model_post_init``: the library calls its own names), and a
-    member whose name begins with a string in the library's code (``"visit_" + kind``)."""
+    defines too (``default``, ``model_post_init``: the library calls its own names), a member
+    that the library's machinery recorded in the class's ``namespace`` (pydantic's
+    ``__pydantic_decorators__`` names its validators), and a member whose name begins with a
+    string in the library's code (``"visit_" + kind``)."""
     if not library:
         return frozenset()
-    defined: set[str] = set()
+    defined = _recorded_names(v for k, v in namespace.items() if _dunder(k))
     prefixes: set[str] = set()
     for klass in library:
         defined.update(vars(klass))
@@ -1080,6 +1085,36 @@ def _library_facing(
         for name, value in members
         if not _plain_method(value) or name in defined or name.startswith(starts)
     )
+
+
+_RECORDED_NODES = 20_000  # what a library's records are read to, at most
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def _recorded_names(records: Iterable[object]) -> set[str]:
+    """Identifiers held in what a library stored on a class (dict keys, strings, function
+    names), read as stored, breadth first and bounded."""
+    names: set[str] = set()
+    queue, seen = deque(records), set()
+    while queue and len(seen) < _RECORDED_NODES:
+        value = queue.popleft()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        t = type(value)
+        if t is str:
+            if value.isidentifier():
+                names.add(value)
+        elif issubclass(t, dict):
+            queue.extend(dict.keys(value))
+            queue.extend(dict.values(value))
+        elif issubclass(t, _SEQUENCES):
+            queue.extend(next(b for b in _SEQUENCES if issubclass(t, b)).__iter__(value))
+        elif t is types.FunctionType:
+            names.add(value.__name__)
+        elif not issubclass(t, type) and t.__module__ != "builtins":
+            queue.append(instance_state(value))
+    return names
 
 
 @functools.lru_cache(maxsize=1024)

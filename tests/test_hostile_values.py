@@ -20,6 +20,7 @@ import pytest
 from pygments import token as pygments_token
 
 import skipwise
+from skipwise.engine import code_graph
 from skipwise.errors import ArgumentError
 from skipwise.values import MAX_DEPTH, ValueHasher
 
@@ -162,6 +163,26 @@ def test_as_defaults_and_module_constants(make_module: Callable[..., object]) ->
     assert Counted.calls == 0
 
 
+class Pairs(tuple):
+    """Iterating it has a side effect; its value is what the tuple holds."""
+
+    def __iter__(self):
+        Counted.calls += 1
+        return super().__iter__()
+
+    def __str__(self):
+        Counted.calls += 1
+        return "pairs"
+
+
+def test_builtin_subclasses_are_read_as_the_builtin_holds_them() -> None:
+    Counted.calls = 0
+    first = echo_cached.signature(Pairs((1, 2)))
+    assert first != echo_cached.signature(Pairs((1, 3)))
+    assert first != echo_cached.signature((1, 2))  # the type counts too
+    assert Counted.calls == 0
+
+
 def test_library_objects_that_answer_any_name_are_hashed_by_what_they_store() -> None:
     """A library's object goes by its reduction, which would ask ``__getnewargs_ex__``."""
     Counted.calls = 0
@@ -197,14 +218,26 @@ def test_too_deep_constant_is_named_and_hashed_by_its_statement(
         from tests.test_hostile_values import nested
 
         DEEP = nested({MAX_DEPTH * 3})
+        globals()["UNBOUND"] = nested({MAX_DEPTH * 3})  # no statement binds it by name
 
 
         def task(x):
             return x, DEEP
+
+
+        def other(x):
+            return x, UNBOUND
         """,
     )
     first = skipwise.signature(module.task, 1)  # type: ignore[attr-defined]
     assert first == skipwise.signature(module.task, 1)  # type: ignore[attr-defined]
+    graph = code_graph(module.task)  # type: ignore[attr-defined]
+    assert graph.source("deep_constant:DEEP") == f"DEEP = nested({MAX_DEPTH * 3})\n"
+    warnings = code_graph(module.other).warnings  # type: ignore[attr-defined]
+    assert any(
+        w.startswith("deep_constant:UNBOUND holds list nested more than") and "(at " in w
+        for w in warnings
+    ), warnings
     with pytest.raises(ArgumentError, match=r"argument 'value' of type list nested more than"):
         echo_cached.signature(nested(MAX_DEPTH * 3))
 

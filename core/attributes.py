@@ -68,11 +68,10 @@ def instance_state(obj: object) -> dict[str, Any]:
 
 
 def computes_attributes(t: type) -> bool:
-    """Whether instances of ``t`` compute the attributes asked for (``__getattr__``, a
-    ``__getattribute__`` of their own)."""
-    return (
-        defines(t, "__getattr__") is not None
-        or defines(t, "__getattribute__") is not object.__getattribute__
+    """Whether instances of ``t`` compute the attributes asked for in Python (``__getattr__``,
+    a ``__getattribute__`` of their own; C types' lookups only read what is stored)."""
+    return defines(t, "__getattr__") is not None or (
+        type(defines(t, "__getattribute__")) is not types.WrapperDescriptorType
     )
 
 

@@ -23,16 +23,20 @@ _FAST = _CACHES is not None and sys.version_info[:2] in ((3, 11), (3, 12))
 _OPNAME = dis.opname
 _EXTENDED_ARG = dis.EXTENDED_ARG
 _HAVE_ARGUMENT = dis.HAVE_ARGUMENT
-# How each op's argument becomes the value signatures use.
-_NAME_OPS = {"LOAD_NAME", "STORE_GLOBAL", "IMPORT_NAME", "IMPORT_FROM", "LOAD_METHOD", "STORE_NAME"}
-_SHIFTED_NAME_OPS = {"LOAD_GLOBAL"} | ({"LOAD_ATTR"} if sys.version_info >= (3, 12) else set())
-if sys.version_info < (3, 12):
-    _NAME_OPS.add("LOAD_ATTR")
-_FREE_OPS = {"LOAD_DEREF", "LOAD_CLASSDEREF", "STORE_DEREF", "LOAD_FROM_DICT_OR_DEREF"}
+# The ops whose argument the reader resolves as ``dis`` does (the test compares them on the
+# whole standard library); every other op's argument is None.
+_CONST_OPS = {"LOAD_CONST", "RETURN_CONST"} & set(dis.opmap)  # dis leaves KW_NAMES unresolved
+RESOLVED = frozenset(_OPNAME[op] for op in (*dis.hasname, *dis.haslocal, *dis.hasfree))
+RESOLVED |= _CONST_OPS
+# Name ops whose argument carries flags in its low bits.
+_SHIFTED = {"LOAD_GLOBAL": 1}
+if sys.version_info >= (3, 12):
+    _SHIFTED |= {"LOAD_ATTR": 1, "LOAD_SUPER_ATTR": 2}
 
 
 def instructions(code: types.CodeType) -> list[Op]:
-    """(opname, argval) of each instruction; argval only for names, constants and cells.
+    """(opname, argval) of each instruction; argval only for the ops in :data:`RESOLVED`
+    (names, constants, locals and cells).
 
     ``EXTENDED_ARG`` prefixes are folded into the instruction they extend.
     """
@@ -44,28 +48,26 @@ def columns(code: types.CodeType) -> tuple[list[str], list[object]]:
     without a tuple per instruction."""
     if not _FAST:
         ops = [ins for ins in dis.get_instructions(code) if ins.opname != "EXTENDED_ARG"]
-        return [ins.opname for ins in ops], [ins.argval for ins in ops]
+        return [ins.opname for ins in ops], [
+            ins.argval if ins.opname in RESOLVED else None for ins in ops
+        ]
     return _decode(code)
 
 
-# How to read each opcode: (name, bytes to the next instruction, kind of argument).
-_PLAIN, _EXTEND, _NAME, _SHIFTED_NAME, _CONST, _FREE = range(6)
+# How to read each opcode: (name, bytes to the next instruction, kind of argument, shift).
+_PLAIN, _EXTEND, _NAME, _CONST, _LOCAL = range(5)
 
 
-def _reading(op: int) -> tuple[str, int, int]:
+def _reading(op: int) -> tuple[str, int, int, int]:
     name = _OPNAME[op]
     step = 2 + 2 * _CACHES[op] if _CACHES else 2
     if op == _EXTENDED_ARG:
-        return name, step, _EXTEND
-    if op < _HAVE_ARGUMENT:
-        return name, step, _PLAIN
-    if name in _SHIFTED_NAME_OPS:
-        return name, step, _SHIFTED_NAME
-    if name in _NAME_OPS:
-        return name, step, _NAME
-    if name == "LOAD_CONST":
-        return name, step, _CONST
-    return name, step, _FREE if name in _FREE_OPS else _PLAIN
+        return name, step, _EXTEND, 0
+    if op < _HAVE_ARGUMENT or name not in RESOLVED:
+        return name, step, _PLAIN, 0
+    if op in dis.hasname:
+        return name, step, _NAME, _SHIFTED.get(name, 0)
+    return name, step, _CONST if name in _CONST_OPS else _LOCAL, 0
 
 
 _READINGS = [_reading(op) for op in range(256)]
@@ -73,7 +75,7 @@ _READINGS = [_reading(op) for op in range(256)]
 
 def _decode(code: types.CodeType) -> tuple[list[str], list[object]]:
     raw = code.co_code
-    names, consts = code.co_names, code.co_consts
+    names, consts, local_names = code.co_names, code.co_consts, _locals_plus(code)
     ops: list[str] = []
     args: list[object] = []
     op_append, arg_append = ops.append, args.append
@@ -81,7 +83,7 @@ def _decode(code: types.CodeType) -> tuple[list[str], list[object]]:
     extended = i = 0
     end = len(raw)
     while i < end:
-        name, step, kind = readings[raw[i]]
+        name, step, kind, shift = readings[raw[i]]
         arg = raw[i + 1] | extended
         i += step
         extended = 0
@@ -92,11 +94,22 @@ def _decode(code: types.CodeType) -> tuple[list[str], list[object]]:
         if kind == _PLAIN:
             arg_append(None)
         elif kind == _NAME:
-            arg_append(names[arg])
-        elif kind == _SHIFTED_NAME:
-            arg_append(names[arg >> 1])
+            arg_append(names[arg >> shift])
         elif kind == _CONST:
             arg_append(consts[arg])
         else:
-            arg_append(code._varname_from_oparg(arg))  # type: ignore[attr-defined]
+            arg_append(local_names[arg])
     return ops, args
+
+
+def _locals_plus(code: types.CodeType) -> list[str]:
+    """The names of the frame's slots (arguments and locals, then cells, then free variables),
+    which ``*_FAST`` and ``*_DEREF`` arguments index; a cell that is also an argument shares
+    its slot, so the table is read from the interpreter rather than built by hand."""
+    slots: list[str] = []
+    for i in range(len(code.co_varnames) + len(code.co_cellvars) + len(code.co_freevars)):
+        try:
+            slots.append(code._varname_from_oparg(i))  # type: ignore[attr-defined]
+        except IndexError:
+            break
+    return slots

@@ -3,16 +3,21 @@
 Both come from the compiled code, which the running function already has, so signing needs no
 parsing. What a function *is*: its bytecode, constants and names, without the line table, the
 first line number, the file name and the docstring, so comments, docstrings, formatting, code
-added elsewhere in the file and the checkout's location never count. What it *loads*: global
+added elsewhere in the file and the checkout's location never count; nor do ``from __future__``
+flags and the names of locals that the code cannot read by name (bytecode reads them by
+position). What it *loads*: global
 name chains (``LOAD_GLOBAL`` then attribute loads), which bytecode tells from locals exactly.
 Source text is read only to show a diff.
 """
 
 from __future__ import annotations
+import __future__
 
+import functools
 import inspect
 import itertools
 import marshal
+import operator
 import re
 import sys
 import types
@@ -27,6 +32,23 @@ from skipwise.values import ValueHasher
 
 # 3.14 marks docstrings with a flag; before, a function's first constant is its docstring or None.
 _CO_HAS_DOCSTRING = 0x4000000
+# Flags that say which ``from __future__`` imports the module made, not what the code does (the
+# code they change, if any, is in the bytecode); CO_NESTED doubles as nested_scopes' flag.
+_FUTURE_FLAGS = (
+    functools.reduce(
+        operator.or_,
+        (getattr(__future__, name).compiler_flag for name in __future__.all_feature_names),
+    )
+    & ~inspect.CO_NESTED
+)
+_IGNORED_FLAGS = _CO_HAS_DOCSTRING | _FUTURE_FLAGS
+# Names through which code can read its own (or a caller's) local variables by name: then a
+# local's name is part of what the code does.
+_FRAME_NAMES = frozenset(
+    {"locals", "vars", "eval", "exec", "dir", "breakpoint", "_getframe", "currentframe", "stack"}
+    | {"trace", "getouterframes", "getinnerframes", "getframeinfo", "f_locals", "f_back"}
+    | {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "settrace", "setprofile"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,21 +118,48 @@ def _nested_code(code: types.CodeType) -> Iterator[types.CodeType]:
 
 
 def code_digest(code: types.CodeType, nested: tuple[types.CodeType, ...] | None = None) -> str:
+    nested = nested or tuple(_nested_code(code))
+    named = _named_locals(nested)
     shapes: list[bytes] = []
-    for co in nested or _nested_code(code):
+    for co in nested:
         consts = tuple(c for c in co.co_consts if not isinstance(c, types.CodeType))
         if _has_docstring(co):
             consts = (None, *consts[1:])
         elif not co.co_flags & inspect.CO_NEWLOCALS:  # a class body stores __doc__ by name
             docstrings = _class_docstrings(co)
             consts = tuple(None if c in docstrings else c for c in consts)
-        shape = (co.co_code, co.co_exceptiontable, co.co_name, co.co_names, co.co_varnames)
+        shape = (co.co_code, co.co_exceptiontable, co.co_name, co.co_names, _varnames(co, named))
         shape += (co.co_freevars, co.co_cellvars, co.co_argcount, co.co_posonlyargcount)
-        shape += (co.co_kwonlyargcount, co.co_flags & ~_CO_HAS_DOCSTRING)
+        shape += (co.co_kwonlyargcount, co.co_flags & ~_IGNORED_FLAGS)
         # Marshal format 2 writes no back-references, so equal values give equal bytes.
         hasher = ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=lambda t: False)
         shapes.append(marshal.dumps((*shape, hasher.digest(consts, "co_consts")), 2))
     return hashing.digest_fields("code", *shapes)
+
+
+def _named_locals(nested: tuple[types.CodeType, ...]) -> frozenset[str] | None:
+    """The local variables whose names the code can act on: those its strings mention (text
+    for ``eval`` or ``df.query("x > @limit")``, which finds a local by name), or all of them
+    (None) when it can read its frame (``locals()``, ``vars()``, ``sys._getframe``). Bytecode
+    reads other locals by position, so renaming them changes nothing."""
+    if any(not _FRAME_NAMES.isdisjoint(co.co_names) for co in nested):
+        return None
+    return frozenset(
+        itertools.chain.from_iterable(
+            _identifiers(co.co_consts[1:] if _has_docstring(co) else co.co_consts) for co in nested
+        )
+    )
+
+
+def _varnames(co: types.CodeType, named: frozenset[str] | None) -> tuple[str, ...]:
+    """Argument names (keyword calls use them) and the names of the locals in ``named``; other
+    locals count by number only."""
+    arguments = co.co_argcount + co.co_kwonlyargcount
+    arguments += bool(co.co_flags & inspect.CO_VARARGS) + bool(co.co_flags & inspect.CO_VARKEYWORDS)
+    if named is None:
+        return co.co_varnames
+    local = co.co_varnames[arguments:]
+    return co.co_varnames[:arguments] + tuple(n if n in named else "" for n in local)
 
 
 def _has_docstring(co: types.CodeType) -> bool:
@@ -127,6 +176,17 @@ def _class_docstrings(co: types.CodeType) -> set[object]:
         for (op, value), (following, name) in itertools.pairwise(ops)
         if op == "LOAD_CONST" and following == "STORE_NAME" and name == "__doc__"
     }
+
+
+def leading_words(code: types.CodeType) -> frozenset[str]:
+    """The word each string constant of the code (and its nested code) begins with: the
+    prefixes of names the code may build (``getattr(self, "visit_" + kind)``)."""
+    return frozenset(
+        match.group()
+        for co in _nested_code(code)
+        for const in co.co_consts
+        if type(const) is str and (match := _WORD.match(const))
+    )
 
 
 _MUTATORS = frozenset(
@@ -177,6 +237,8 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     names: set[str] = set()
     mutated: set[str] = set()
     nested = tuple(_nested_code(code))
+    # getattr and hasattr are the builtins unless the module binds its own.
+    narrow = _BY_NAME_READERS.isdisjoint(module_globals or ())
     for co in nested:
         names.update(co.co_names)
         # A docstring is no code: the names it mentions reach nothing.
@@ -202,6 +264,8 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                     chain.append(args[chained])
                     chained += 1
                 chained -= 1
+                if narrow and (name := _literal_attribute(ops, args, i, chained)):
+                    chain.append(name)  # getattr(m, "f"): m.f, not the whole of m
                 chains[tuple(chain)] = None
             if role >= _OUTER_LOCAL:
                 _note_mutation(ops, args, i, co, mutated)
@@ -228,6 +292,25 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         if dynamic
         else (),
     )
+
+
+_BY_NAME_READERS = frozenset({"getattr", "hasattr"})
+_CALLS = ("PRECALL", "CALL")
+
+
+def _literal_attribute(ops: list[str], args: list[object], start: int, last: int) -> str | None:
+    """The name in ``getattr(m.a, "name"[, default])`` or ``hasattr(m.a, "name")`` when the
+    chain ``m.a`` spans ``ops[start:last + 1]``: the call reads that one attribute."""
+    after = last + 1
+    if start < 1 or ops[start - 1] != "LOAD_GLOBAL" or args[start - 1] not in _BY_NAME_READERS:
+        return None
+    name = args[after] if after < len(ops) and ops[after] == "LOAD_CONST" else None
+    if not (isinstance(name, str) and name.isidentifier()):
+        return None
+    rest = ops[after + 1 : after + 3]
+    if rest[:1] == ["LOAD_CONST"]:  # getattr's default
+        rest = rest[1:]
+    return name if rest[:1] and rest[0] in _CALLS else None
 
 
 IMPORTED_MODULE = (

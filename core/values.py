@@ -26,6 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from skipwise import hashing
+from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import module_label
 from skipwise.hashing import Framer
 
@@ -139,6 +140,11 @@ class ValueHasher:
 
     ``strict`` (arguments): an unknown type raises :class:`Unhashable`. Lenient (constants read
     by code): an unknown type is recorded in ``opaque`` and hashed by its type name only.
+
+    Hashing runs no code of the value's own (no ``__getattr__``, ``__getattribute__`` or
+    property: see :mod:`skipwise.attributes`), so it cannot change the value, and it follows
+    what a value holds to at most ``MAX_DEPTH`` levels. A value that holds one of the values
+    that contain it (a parent link) is hashed with a reference to that one's level.
     """
 
     def __init__(
@@ -156,7 +162,7 @@ class ValueHasher:
         self.is_user_type = is_user_type
         self.lineage = lineage
         self.opaque: list[str] = []
-        self._active: set[int] = set()
+        self._active: dict[int, int] = {}  # id -> level of the containers being fed
 
     def digest(self, value: object, path: str = "value") -> str:
         if self.lineage is None and _plain(value, self.words, 0):
@@ -188,15 +194,22 @@ class ValueHasher:
                 h.field(b"U", qualified_type_name(t))
                 h.field(b"u", content if isinstance(content, bytes) else str(content))
                 return
-        if len(self._active) >= MAX_DEPTH:  # the containers being fed: the nesting depth
-            raise Unhashable(f"{t.__qualname__} nested more than {MAX_DEPTH} levels deep", path)
-        if id(obj) in self._active:
-            raise Unhashable(f"recursive {t.__qualname__}", path)
-        self._active.add(id(obj))
+        level = self._active.get(id(obj))
+        if level is not None:  # inside itself: a canonical reference to where it began
+            h.field(b"^", str(level))
+            return
+        if len(self._active) >= MAX_DEPTH:
+            too_deep = f"{t.__qualname__} nested more than {MAX_DEPTH} levels deep"
+            if self.strict:
+                raise Unhashable(too_deep, path)
+            self.opaque.append(f"{too_deep} (at {path})")
+            h.field(b"O", too_deep)
+            return
+        self._active[id(obj)] = len(self._active)
         try:
             self._feed_composite(h, obj, t, path)
         finally:
-            self._active.discard(id(obj))
+            del self._active[id(obj)]
 
     def _feed_composite(self, h: Framer, obj: Any, t: type, path: str) -> None:
         if t is list or t is tuple:
@@ -218,7 +231,7 @@ class ValueHasher:
             items = sorted(self.digest(item, f"{path}{{{self._key_text(item)}}}") for item in obj)
             h.field(b"S" if t is set else b"Z", "".join(items))
             return
-        if isinstance(obj, File):
+        if issubclass(t, File):
             h.field(b"F", obj.content_digest())
             return
         if (code := self.code_ref(obj, path)) is not None:
@@ -227,57 +240,63 @@ class ValueHasher:
         if self.is_user_type(t):
             # Whatever the value, its class's code can change what it does.
             h.field(b"C", self.code_ref(t, path) or "")
-        if isinstance(obj, enum.Enum):
+        if issubclass(t, enum.Enum):
             h.field(b"E", qualified_type_name(t))
-            h.field(b"e", obj.name)
-            self.feed(h, obj.value, f"{path}.value")
+            h.field(b"e", static_attribute(obj, "_name_", ""))
+            self.feed(h, static_attribute(obj, "_value_"), f"{path}.value")
         elif _module_of(t) in _ARRAY_MODULES and self._feed_array_like(h, obj, t, path):
             pass
-        elif isinstance(obj, _dt.datetime | _dt.date | _dt.time):
+        elif issubclass(t, _dt.datetime | _dt.date | _dt.time):
             h.field(b"t", qualified_type_name(t))
             h.field(b"T", obj.isoformat())
-            h.field(b"z", repr(getattr(obj, "tzinfo", None)))
-        elif isinstance(obj, _dt.timedelta):
+            h.field(b"z", repr(static_attribute(obj, "tzinfo")))
+        elif issubclass(t, _dt.timedelta):
             h.field(b"d", f"{obj.days}:{obj.seconds}:{obj.microseconds}")
-        elif isinstance(obj, decimal.Decimal | fractions.Fraction | uuid.UUID):
+        elif issubclass(t, decimal.Decimal | fractions.Fraction | uuid.UUID):
             h.field(b"n", qualified_type_name(t))
             h.field(b"N", str(obj))
-        elif isinstance(obj, PurePath):
+        elif issubclass(t, PurePath):
             h.field(b"p", qualified_type_name(t))
             h.field(b"P", _portable_path(obj))
-        elif isinstance(obj, range | slice):
+        elif issubclass(t, range | slice):
             h.field(b"r", qualified_type_name(t))
             self.feed(h, (obj.start, obj.stop, obj.step), path)
-        elif (origin := typing.get_origin(obj)) is not None:
+        elif t.__module__ in _TYPING_MODULES and (origin := typing.get_origin(obj)) is not None:
             # Annotations that validation libraries act on: list[int], int | None, Optional[X].
             # A user generic (Box[int]) by its code: its repr names the module as imported.
             user = isinstance(origin, type) and self.is_user_type(origin)
             code = self.code_ref(origin, f"{path}.__origin__") if user else None
             h.field(b"y", code or repr(origin))
             self.feed(h, typing.get_args(obj), f"{path}.__args__")
-        elif isinstance(obj, re.Pattern):
+        elif issubclass(t, re.Pattern):
             h.field(b"x", f"{obj.flags}")
             self.feed(h, obj.pattern, path)
-        elif isinstance(obj, _BUILTIN_BASES):
+        elif issubclass(t, _BUILTIN_BASES):
             # Subclasses of builtins: NamedTuple, defaultdict, str enums' values, set subclasses.
             h.field(b"X", qualified_type_name(t))
             base = next(c for c in t.__mro__ if c in _BUILTIN_BASES)
-            self.feed(h, base(obj), path)
-            factory = getattr(obj, "default_factory", None)
+            self.feed(h, _AS_BUILTIN[base](obj), path)
+            factory = static_attribute(obj, "default_factory")
             if factory is not None:
                 self.feed(h, factory, f"{path}.default_factory")
-            if getattr(obj, "__dict__", None):
-                self.feed(h, dict(vars(obj)), f"{path}.__dict__")
-        elif dataclasses.is_dataclass(obj):
+            stored = static_attribute(obj, "__dict__")
+            if stored:
+                self.feed(h, dict(stored), f"{path}.__dict__")
+        elif dataclasses.is_dataclass(t):
             h.field(b"K", qualified_type_name(t))
-            for field in dataclasses.fields(obj):
-                h.field(b"f", field.name)
-                self.feed(h, getattr(obj, field.name), f"{path}.{field.name}")
+            state = instance_state(obj)
+            names = [field.name for field in dataclasses.fields(t)]
+            if all(name in state for name in names):
+                for name in names:
+                    h.field(b"f", name)
+                    self.feed(h, state[name], f"{path}.{name}")
+            else:  # a field a descriptor keeps elsewhere in the instance: all it stores
+                self.feed(h, state, f"{path}.__dict__")
         elif self.strict:
             raise Unhashable(qualified_type_name(t), path)
         elif self.is_user_type(t):
             h.field(b"I", qualified_type_name(t))
-            self.feed(h, _instance_state(obj), f"{path}.__dict__")
+            self.feed(h, instance_state(obj), f"{path}.__dict__")
         elif not self._feed_reduction(h, obj, t, path):
             self.opaque.append(qualified_type_name(t))
             h.field(b"O", qualified_type_name(t))
@@ -294,7 +313,13 @@ class ValueHasher:
 
     def _feed_reduction(self, h: Framer, obj: Any, t: type, path: str) -> bool:
         """Third-party and standard-library objects by the pickle protocol's reduction: what
-        it takes to rebuild the object (a regex's pattern and flags, a schema's fields)."""
+        it takes to rebuild the object (a regex's pattern and flags, a schema's fields).
+        The default reduction asks the object for ``__getnewargs_ex__`` and the like, which
+        reaches a ``__getattr__``: such objects are hashed by what they store instead."""
+        if computes_attributes(t) and not _reduces_itself(t):
+            h.field(b"V", qualified_type_name(t))
+            self.feed(h, instance_state(obj), f"{path}.__dict__")
+            return True
         try:
             reduced = obj.__reduce_ex__(4)
         except Exception:
@@ -314,12 +339,17 @@ class ValueHasher:
             return _int_text(key)
         if type(key) in (str, float, bool) or key is None:
             return repr(key)
-        code = getattr(key, "__code__", None)
-        name = getattr(key, "__qualname__", None) or type(key).__qualname__
-        if code is not None:
+        code = static_attribute(key, "__code__")
+        name = static_attribute(key, "__qualname__")
+        name = name if isinstance(name, str) else type(key).__qualname__
+        if isinstance(code, types.CodeType):
             body = hashing.digest_fields("code-label", code.co_code, repr(code.co_names))[:12]
             return f"{name}@{body}"
-        return f"{name}#{ValueHasher(strict=False, code_ref=lambda o, p: None, is_user_type=self.is_user_type).digest(key)[:12]}"
+        labeller = ValueHasher(
+            strict=False, code_ref=lambda o, p: None, is_user_type=self.is_user_type
+        )
+        labeller._active = self._active  # a key that holds what holds it ends there too
+        return f"{name}#{labeller.digest(key)[:12]}"
 
 
 def _is_module_namespace(namespace: dict) -> bool:
@@ -353,13 +383,11 @@ def _plain(value: object, words: set[str] | None, depth: int) -> bool:
     return False
 
 
-def _instance_state(obj: object) -> dict[str, Any]:
-    state = dict(getattr(obj, "__dict__", {}))
-    for klass in type(obj).__mro__:
-        for slot in getattr(klass, "__slots__", ()):
-            if hasattr(obj, slot):
-                state[slot] = getattr(obj, slot)
-    return state
+def _reduces_itself(t: type) -> bool:
+    return (
+        defines(t, "__reduce_ex__") is not object.__reduce_ex__
+        or defines(t, "__reduce__") is not object.__reduce__
+    )
 
 
 def _float_text(x: float) -> str:
@@ -384,8 +412,21 @@ _SIMPLE: dict[type, Callable[[Any], tuple[bytes, str | bytes]]] = {
 }
 
 _ARRAY_MODULES = {"numpy", "pandas", "pyarrow"}
+_TYPING_MODULES = frozenset({"typing", "types", "typing_extensions"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BUILTIN_BASES = (int, float, str, bytes, tuple, list, dict, set, frozenset)
+# A builtin subclass's value as the builtin holds it, whatever the subclass's __iter__, __str__...
+_AS_BUILTIN: dict[type, Callable[[Any], object]] = {
+    int: int.__int__,
+    float: float.__float__,
+    str: str.__str__,
+    bytes: bytes.__bytes__,
+    tuple: lambda value: tuple(tuple.__iter__(value)),
+    list: lambda value: list(list.__iter__(value)),
+    dict: lambda value: dict(dict.items(value)),
+    set: lambda value: set(set.__iter__(value)),
+    frozenset: lambda value: frozenset(frozenset.__iter__(value)),
+}
 
 
 def _module_of(t: type) -> str:

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from skipwise import source as _source
+from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import Boundary, canonical_key, module_label, module_named
 from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
 from skipwise.errors import SkipwiseWarning
@@ -67,6 +68,7 @@ from skipwise.facts import (
     class_source,
     function_facts,
     function_source,
+    leading_words,
     location_text,
 )
 from skipwise.hashing import digest_fields
@@ -104,7 +106,9 @@ class _Entry:
     attr_names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()  # members starting with one are reachable (computed names)
     members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
-    open_members: bool = False  # every member counts (the class derives from a library class)
+    # Members that count even when no user code names them (the class derives from a library
+    # class, whose code may call or read them).
+    library_facing: frozenset[str] = frozenset()
     checks: tuple[Check, ...] = ()
     lookups: tuple[tuple[dict, str, object], ...] = ()  # (scope, name, value) read: still there
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
@@ -496,11 +500,13 @@ class _Walk:
                 included = self.members[key]
                 if len(included) == len(entry.members):
                     continue
-                everything = entry.open_members or (self.all_members and key == self.root_key)
+                everything = self.all_members and key == self.root_key
                 for name, member in entry.members:
                     label = "member:" + name
                     if label in included or not (
-                        everything or _reachable(name, self.attr_names, prefixes)
+                        everything
+                        or name in entry.library_facing
+                        or _reachable(name, self.attr_names, prefixes)
                     ):
                         continue
                     included[label] = self.visit(member, f"{key}.{name}")
@@ -537,32 +543,33 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
     inner = _unwrap(obj)
     if inner is not obj:
         return "alias", inner, binding, False
-    if isinstance(obj, _Marker):
+    t = type(obj)  # what the object is, by its type: asking the object may run its code
+    if t is _Marker:
         return "marker", obj, obj.key, True
-    if callable(getattr(type(obj), "__skipwise_node__", None)):
+    if callable(defines(t, "__skipwise_node__")):
         return "cached", obj, binding, False
-    if isinstance(obj, types.FunctionType):
+    if issubclass(t, types.FunctionType):
         if boundary.is_user_module(obj.__module__):
             return _named("function", obj, binding)
         if _safe_getattr(obj, "__wrapped__") is _MISSING:
             return "external", obj, _external_key(obj), True
         return "wrapper", obj, binding, False  # a library's wrapper around user code
-    if isinstance(obj, type):
+    if issubclass(t, type):
         if not boundary.is_user_type(obj):
             return "external", obj, _external_key(obj), True
         return _named("class", obj, binding)
-    if isinstance(obj, types.ModuleType):
+    if issubclass(t, types.ModuleType):
         if not boundary.is_user_module(obj.__name__):
             return "external", obj, _external_key(obj), True
         return "module", obj, f"module:{module_label(obj.__name__)}", True
-    if isinstance(obj, _PARTIAL_TYPES):
+    if issubclass(t, _PARTIAL_TYPES):
         return "partial", obj, binding, False
-    if bound_builtin(obj) or isinstance(obj, _METHOD_TYPES):
+    if bound_builtin(obj) or issubclass(t, _METHOD_TYPES):
         return "wrapper", obj, binding, False
     if (
         callable(obj)
         and _safe_getattr(obj, "__wrapped__") is not _MISSING
-        and not boundary.is_user_type(type(obj))  # a user class's instance is a value
+        and not boundary.is_user_type(t)  # a user class's instance is a value
     ):
         return "wrapper", obj, binding, False
     if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
@@ -577,43 +584,47 @@ def _named(kind: str, obj: object, binding: str) -> _Kind:
 
 def bound_builtin(obj: object) -> bool:
     """``re.compile("x").split``, ``RATES.get``: a builtin method bound to a value."""
-    if not isinstance(obj, _BUILTIN_METHOD_TYPES):
+    if type(obj) not in _BUILTIN_METHOD_TYPES:
         return False
-    owner = getattr(obj, "__self__", None)
-    return owner is not None and not isinstance(owner, types.ModuleType)
+    owner = getattr(obj, "__self__", None)  # a C field of these two types
+    return owner is not None and not issubclass(type(owner), types.ModuleType)
 
 
 def _external_callable(obj: object) -> bool:
     """Function-like objects of libraries that are importable by their name (``np.sqrt``): the
     name stands for them. (``np.vectorize(f)`` is not: it is a value, with ``f`` in it.)"""
-    name, module = getattr(obj, "__name__", None), getattr(obj, "__module__", None)
-    if not (callable(obj) and isinstance(name, str) and isinstance(module, str)):
+    if not callable(obj):
+        return False
+    name, module = static_attribute(obj, "__name__"), static_attribute(obj, "__module__")
+    if not (isinstance(name, str) and isinstance(module, str)):
         return False
     return _safe_getattr(sys.modules.get(module), name) is obj
 
 
 def _unwrap(obj: object) -> object:
     """What an object stands for: a staticmethod or a cached property its function."""
-    if isinstance(obj, _STATIC_TYPES):
+    t = type(obj)
+    if issubclass(t, _STATIC_TYPES):
         return obj.__func__
-    if isinstance(obj, functools.cached_property):
+    if issubclass(t, functools.cached_property):
         return obj.func
     return obj
 
 
 def _module_name(obj: object) -> str:
-    if isinstance(obj, types.ModuleType):
+    if issubclass(type(obj), types.ModuleType):
         return obj.__name__
-    return getattr(obj, "__module__", None) or type(obj).__module__ or "builtins"
+    module = static_attribute(obj, "__module__")
+    return module if isinstance(module, str) and module else type(obj).__module__ or "builtins"
 
 
 def _external_key(obj: object) -> str:
     """Third-party or standard-library code: named precisely, never walked into."""
-    if isinstance(obj, types.ModuleType):
+    if issubclass(type(obj), types.ModuleType):
         return f"external:{obj.__name__}"
     qualname = (
-        getattr(obj, "__qualname__", None)
-        or getattr(obj, "__name__", None)
+        static_attribute(obj, "__qualname__")
+        or static_attribute(obj, "__name__")
         or type(obj).__qualname__
     )
     return f"external:{_module_name(obj)}.{qualname}"
@@ -621,9 +632,9 @@ def _external_key(obj: object) -> str:
 
 def is_code(obj: object) -> bool:
     return (
-        isinstance(obj, _CODE_TYPES)
+        issubclass(type(obj), _CODE_TYPES)
         or _unwrap(obj) is not obj
-        or callable(getattr(type(obj), "__skipwise_node__", None))
+        or callable(defines(type(obj), "__skipwise_node__"))
         or (callable(obj) and _safe_getattr(obj, "__wrapped__") is not _MISSING)
         or bound_builtin(obj)
         or _external_callable(obj)
@@ -631,7 +642,7 @@ def is_code(obj: object) -> bool:
 
 
 def _is_member_code(value: object) -> bool:
-    return isinstance(value, _MEMBER_CODE_TYPES)
+    return issubclass(type(value), _MEMBER_CODE_TYPES)
 
 
 # Type tuples, built once: a union written inside isinstance() is rebuilt on every call.
@@ -656,20 +667,20 @@ def _frozen(value: object, depth: int = 0) -> bool:
         return all(_frozen(v, depth + 1) for v in value)  # type: ignore[attr-defined]
     import enum
 
-    return isinstance(value, enum.Enum)
+    return issubclass(type(value), enum.Enum)
 
 
 _FROZEN_TYPES = {bool, int, float, complex, str, bytes, range}
 
 
 def _safe_getattr(obj: object, name: str) -> Any:
-    try:
-        return getattr(obj, name, _MISSING)
-    except Exception:
-        return _MISSING
+    """An attribute as stored: never computed by the object's code (see skipwise.attributes)."""
+    return static_attribute(obj, name, _MISSING)
 
 
 def _short_repr(obj: object, limit: int = 2000) -> str:
+    if computes_attributes(type(obj)):  # its repr would reach its attribute hooks
+        return f"<{type(obj).__qualname__}>"
     try:
         text = repr(obj)
     except Exception:
@@ -750,22 +761,27 @@ class _Builder:
         if obj is _MISSING or name in _MODULE_FACTS:
             if obj is _MISSING and hasattr(builtins, name):
                 return  # builtins are outside every signature
-            kind = "unbound" if obj is _MISSING else "module-fact"
-            key = f"{kind}:{module_label(module_name)}:{name}"
-            self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
+            self._marker("unbound" if obj is _MISSING else "module-fact", label, module_name, name)
             return
         owner = module_name
         for attr in chain[1:]:
-            if not isinstance(obj, types.ModuleType) or not self.boundary.is_user_module(
+            if not issubclass(type(obj), types.ModuleType) or not self.boundary.is_user_module(
                 obj.__name__
             ):
                 break
             nxt = self._attribute(obj, attr)
             if nxt is _MISSING:
-                break
+                if "__getattr__" not in vars(obj):  # not there (checked): its absence counts
+                    self._marker("unbound", label, obj.__name__, attr)
+                    return
+                break  # the module computes it (PEP 562): all of the module counts
             owner, name, obj = obj.__name__, attr, nxt
         binding = f"{module_label(owner)}:{name}"
         self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
+
+    def _marker(self, kind: str, label: str, module_name: str, name: str) -> None:
+        key = f"{kind}:{module_label(module_name)}:{name}"
+        self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
 
     def values(
         self, value: object, label: str, words: set[str] | None = None
@@ -795,7 +811,7 @@ class _Builder:
     def _is_user_instance(self, obj: object) -> bool:
         """An instance of a user class is a value (its class's code and its state), even when
         it is callable or wraps a function (a class-based decorator)."""
-        return not isinstance(obj, type) and self.boundary.is_user_type(type(obj))
+        return not issubclass(type(obj), type) and self.boundary.is_user_type(type(obj))
 
     def _rebuilder(self, kind: str, obj: object) -> Callable[[], _Entry]:
         """Processes ``obj`` again (a mutable value, every pass); holds nothing of this pass."""
@@ -831,18 +847,22 @@ class _Builder:
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
+        # `import m` in the body, then only `m.f`: follow m.f only; m loaded bare (passed on,
+        # returned): the whole module.
         used_through_attributes: set[tuple[str, int]] = set()
+        used_whole: set[tuple[str, int]] = set()
         for chain in facts.chains:
-            if chain[0] == IMPORTED_MODULE:  # `import m` in the body, then `m.f`: follow m.f only
+            if chain[0] == IMPORTED_MODULE:
                 module, level, path = chain[1], int(chain[2]), chain[3:]
-                used_through_attributes.add((module, level))
+                (used_through_attributes if path else used_whole).add((module, level))
                 imported = self._import_module(module, level, fn.__globals__)
                 if imported is not None and path:
                     self.chain(vars(imported), path, imported.__name__, ".".join(chain))
                 continue
             self.chain(fn.__globals__, chain, module_name, None, chain[0] in facts.mutated)
         for module, level, names in facts.imports:
-            if names or (module.partition(".")[0], level) not in used_through_attributes:
+            top = (module.partition(".")[0], level)
+            if names or top in used_whole or top not in used_through_attributes:
                 self._import(module, level, names, fn.__globals__)
         for name, cell in zip(code.co_freevars, closure or (), strict=True):
             value = _cell_contents(cell)
@@ -947,8 +967,8 @@ class _Builder:
 
     def klass(self, cls: type) -> _Entry:
         """A class is what its body produced. Its members (methods and data attributes) are
-        separate nodes, included when reachable; a class deriving from a library class is open:
-        the library may call or read any member (validators, ``default``, ``visit_*``)."""
+        separate nodes, included when reachable; in a class deriving from a library class, also
+        those the library can reach (see :func:`_library_facing`)."""
         bases, snapshot, meta = cls.__bases__, dict(vars(cls)), type(cls)
         self.checks.append(
             lambda: (
@@ -982,16 +1002,18 @@ class _Builder:
             for name, value in snapshot.items()
             if name not in _CLASS_MACHINERY and (_is_member_code(value) or not _dunder(name))
         )
-        is_open = any(
-            base is not object and not self.boundary.is_user_type(base) for base in cls.__mro__[1:]
-        )
+        library = [
+            k for k in cls.__mro__[1:] if k is not object and not self.boundary.is_user_type(k)
+        ]
+        machinery = [k for k in meta.__mro__ if k not in (type, object)]
+        machinery = [k for k in machinery if not self.boundary.is_user_type(k)]
         return self.entry(
             "class",
-            digest_fields("class", digest, "open" if is_open else "closed", *keywords),
+            digest_fields("class", digest, "open" if library else "closed", *keywords),
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
             members=members,
-            open_members=is_open,
+            library_facing=_library_facing(members, library, machinery, snapshot),
             rebuild=None
             if _frozen(tuple(own["__annotations__"].values()))
             else self._rebuilder("class", cls),
@@ -1037,28 +1059,29 @@ class _Builder:
         return self.entry("partial", digest, rebuild=rebuild)
 
     def wrapper(self, obj: object) -> _Entry:
-        if isinstance(obj, types.MethodType):
+        if type(obj) is types.MethodType:
             names: tuple[str, ...] = ("__func__", "__self__")
-        elif isinstance(obj, property):
+        elif issubclass(type(obj), property):
             names = tuple(n for n in ("fget", "fset", "fdel") if getattr(obj, n) is not None)
         elif bound_builtin(obj):
             names = ("__self__",)
         else:
             # Also what the wrapper keeps beside the wrapped function (a dispatch registry).
-            extra = vars(obj) if isinstance(obj, types.FunctionType) else {}
+            extra = vars(obj) if type(obj) is types.FunctionType else {}
             names = ("__wrapped__", *sorted(n for n in extra if not _dunder(n)))
         for name in names:
             self.children.append(_Child(name, self._attribute(obj, name), f"{self.key}/{name}"))
-        parts = [type(obj).__module__ + "." + type(obj).__qualname__, getattr(obj, "__name__", "")]
+        name = static_attribute(obj, "__name__")
+        parts = [f"{type(obj).__module__}.{type(obj).__qualname__}", str(name or "")]
         wrapped = _safe_getattr(obj, "__wrapped__")
-        if isinstance(wrapped, types.FunctionType) and not self.boundary.is_user_type(type(obj)):
+        if type(wrapped) is types.FunctionType and not self.boundary.is_user_type(type(obj)):
             # A library wrapper (validation, say) may act on the annotations it wraps.
             parts.append(self.values(getattr(wrapped, "__annotations__", {}), "annotation")[0])
         return self.entry("wrapper", digest_fields("wrapper", *parts))
 
     def constant(self, obj: object) -> _Entry:
         digest, opaque = self.values(obj, "value", self.words)
-        source = _short_repr(obj)
+        source = ""  # the value's repr, read on demand (it may be slow, or the value's own code)
         if opaque:
             statements = self._statements(obj)
             if statements is None:
@@ -1071,7 +1094,12 @@ class _Builder:
                 digest = digest_fields("constant", digest, statement_digest)
         rebuild = None if _frozen(obj) else self._rebuilder("constant", obj)
         return self.entry(
-            "constant", digest, source=source, rebuild=rebuild, attr_names=frozenset(self.words)
+            "constant",
+            digest,
+            source=source,
+            text=None if source else functools.partial(_short_repr, obj),
+            rebuild=rebuild,
+            attr_names=frozenset(self.words),
         )
 
     def _statements(self, obj: object) -> tuple[str, str] | None:
@@ -1162,6 +1190,102 @@ class _Builder:
                 _Child(f"depends_on[{i}]", dependency, f"{self.key}/depends_on[{i}]")
             )
         return self.entry("cached", digest_fields("cached", str(version)))
+
+
+def _library_facing(
+    members: tuple[tuple[str, object], ...],
+    library: list[type],
+    machinery: list[type],
+    namespace: dict[str, object],
+) -> frozenset[str]:
+    """Members of a class deriving from ``library`` classes (built by ``machinery``, their
+    metaclasses) that count whether or not user code names them: data (an enum's members, a
+    model's fields and config: the library reads the class body), anything but a method as
+    written (a validator, a computed field, a method a decorator marked), a member the library
+    defines too (``default``, ``model_post_init``: the library calls its own names), a member
+    that the library's machinery recorded in the class's ``namespace`` (pydantic's
+    ``__pydantic_decorators__`` names its validators), and a member whose name begins with a
+    string in the library's code (``"visit_" + kind``)."""
+    if not library:
+        return frozenset()
+    defined = _recorded_names(v for k, v in namespace.items() if _dunder(k))
+    prefixes: set[str] = set()
+    for klass in library:
+        defined.update(vars(klass))
+        prefixes |= _library_words(klass)
+    for klass in machinery:
+        prefixes |= _library_words(klass)
+    starts = tuple(prefixes)
+    return frozenset(
+        name
+        for name, value in members
+        if not _plain_method(value) or name in defined or name.startswith(starts)
+    )
+
+
+_RECORDED_NODES = 20_000  # what a library's records are read to, at most
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def _recorded_names(records: Iterable[object]) -> set[str]:
+    """Identifiers held in what a library stored on a class (dict keys, strings, function
+    names), read as stored, breadth first and bounded."""
+    names: set[str] = set()
+    queue, seen = deque(records), set()
+    while queue and len(seen) < _RECORDED_NODES:
+        value = queue.popleft()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        t = type(value)
+        if t is str:
+            if value.isidentifier():
+                names.add(value)
+        elif issubclass(t, dict):
+            queue.extend(dict.keys(value))
+            queue.extend(dict.values(value))
+        elif issubclass(t, _SEQUENCES):
+            queue.extend(next(b for b in _SEQUENCES if issubclass(t, b)).__iter__(value))
+        elif t is types.FunctionType:
+            names.add(value.__name__)
+        elif not issubclass(t, type) and t.__module__ != "builtins":
+            queue.append(instance_state(value))
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _library_words(klass: type) -> frozenset[str]:
+    """The leading words of the strings in a library class's own methods."""
+    words: set[str] = set()
+    for value in vars(klass).values():
+        for fn in _functions_of(value):
+            words |= leading_words(fn.__code__)
+    return frozenset(words)
+
+
+def _functions_of(value: object) -> tuple[types.FunctionType, ...]:
+    if type(value) is types.FunctionType:
+        return (value,)
+    if type(value) in (staticmethod, classmethod):
+        return _functions_of(value.__func__)
+    if type(value) is property:
+        return tuple(
+            f for f in (value.fget, value.fset, value.fdel) if type(f) is types.FunctionType
+        )
+    return ()
+
+
+def _plain_method(value: object) -> bool:
+    """A method as written: a function that no decorator replaced, wrapped or marked."""
+    if type(value) is types.FunctionType:
+        return not vars(value)
+    if type(value) in (staticmethod, classmethod):
+        return _plain_method(value.__func__)
+    if type(value) is property:
+        return all(f is None or _plain_method(f) for f in (value.fget, value.fset, value.fdel))
+    if type(value) is functools.cached_property:
+        return _plain_method(value.func)
+    return False
 
 
 def _function_holds(

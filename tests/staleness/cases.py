@@ -940,3 +940,298 @@ CASES = [
         ]
     ),
 ]
+
+# --- what code is, not how it was written (needless reruns), and what still counts ------
+
+FUTURE = _files(
+    {
+        "pipe.py": """
+        import dataclasses
+
+
+        @dataclasses.dataclass
+        class Row:
+            amount: int
+
+
+        def task(x):
+            return x * 2
+
+
+        def field_type(x):
+            return str(Row.__annotations__["amount"])
+        """,
+    }
+)
+
+LOCALS = _files(
+    {
+        "pipe.py": """
+        import sys
+
+        import pandas as pd
+
+        FRAME = pd.DataFrame({"a": [1, 5, 10]})
+        limit = 8
+
+
+        def task(x, scale=1):
+            total = x * scale
+            return total + 1
+
+
+        def with_locals(x):
+            total = x * 2
+            return sorted(sys._getframe(0).f_locals)
+
+
+        def with_query(x):
+            limit = x
+            return int(FRAME.query("a > @limit")["a"].sum())
+        """,
+    }
+)
+
+LIBRARY_CLASSES = _files(
+    {
+        "pipe.py": """
+        import enum
+        import string
+        from typing import NamedTuple
+
+
+        class Point(NamedTuple):
+            x: int
+            y: int
+
+            def norm(self):
+                return abs(self.x) + abs(self.y)
+
+            def unused(self):
+                return "not called"
+
+
+        class Color(enum.Enum):
+            RED = 1
+            BLUE = 2
+
+            def label(self):
+                return self.name.lower()
+
+            def unused(self):
+                return "not called"
+
+
+        class Table(dict):
+            def total(self):
+                return sum(self.values())
+
+            def unused(self):
+                return "not called"
+
+
+        class Shouting(string.Formatter):
+            def format_field(self, value, format_spec):
+                return str(value).upper()
+
+
+        def task(x):
+            return Point(x, 2).norm()
+
+
+        def by_value(x):
+            return Color(x).label()
+
+
+        def lookup(x):
+            return Table(a=x).total()
+
+
+        def shout(x):
+            return Shouting().format("{0}!", x)
+        """,
+    }
+)
+
+BY_NAME = _files(
+    {
+        "pipe.py": """
+        import tools
+
+
+        def task(x):
+            return getattr(tools, "a")(x) + hasattr(tools, "c")
+
+
+        def passes_module(x):
+            import tools
+
+            return apply(tools, x)
+
+
+        def local_after_import(x):
+            import tools
+
+            y = []
+            y.append(tools.a(x))
+            return y
+
+
+        def apply(m, x):
+            return m.b(x)
+        """,
+        "tools.py": """
+        def a(x):
+            return x + 1
+
+
+        def b(x):
+            return x + 2
+        """,
+    }
+)
+
+CASES += [
+    Case(
+        "from __future__ import annotations",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                "import dataclasses\n",
+                "from __future__ import annotations\n\nimport dataclasses\n",
+            ),
+        ),
+        FUTURE,
+    ),
+    Case(
+        "from __future__ import annotations read by a dataclass",
+        RERUN,
+        (
+            edit(
+                "pipe.py",
+                "import dataclasses\n",
+                "from __future__ import annotations\n\nimport dataclasses\n",
+            ),
+        ),
+        FUTURE,
+        "pipe:field_type",
+    ),
+    Case(
+        "local renamed",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                "total = x * scale\n    return total + 1",
+                "amount = x * scale\n    return amount + 1",
+            ),
+        ),
+        LOCALS,
+    ),
+    Case(
+        "argument renamed",
+        RERUN,
+        (edit("pipe.py", "x, scale=1", "x, factor=1"), edit("pipe.py", "x * scale", "x * factor")),
+        LOCALS,
+    ),
+    Case(
+        "local renamed under locals()",
+        RERUN,
+        (edit("pipe.py", "total = x * 2\n    return sorted", "amount = x * 2\n    return sorted"),),
+        LOCALS,
+        "pipe:with_locals",
+    ),
+    Case(
+        "local renamed that a query string names",
+        RERUN,
+        (edit("pipe.py", "    limit = x\n", "    cap = x\n"),),
+        LOCALS,
+        "pipe:with_query",
+        (9,),
+    ),
+    Case(
+        "unreachable method of a NamedTuple",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                'return "not called"\n\n\nclass Color',
+                'return "never called"\n\n\nclass Color',
+            ),
+        ),
+        LIBRARY_CLASSES,
+    ),
+    Case(
+        "reachable method of a NamedTuple",
+        RERUN,
+        (edit("pipe.py", "abs(self.y)", "abs(self.y) * 2"),),
+        LIBRARY_CLASSES,
+    ),
+    Case(
+        "unreachable method of an Enum",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                'return "not called"\n\n\nclass Table',
+                'return "never called"\n\n\nclass Table',
+            ),
+        ),
+        LIBRARY_CLASSES,
+        "pipe:by_value",
+    ),
+    Case(
+        "Enum member no code names",
+        RERUN,
+        (edit("pipe.py", "BLUE = 2", "BLUE = 3"),),
+        LIBRARY_CLASSES,
+        "pipe:by_value",
+    ),
+    Case(
+        "unreachable method of a dict subclass",
+        REUSE,
+        (
+            edit(
+                "pipe.py",
+                'return "not called"\n\n\nclass Shouting',
+                'return "never called"\n\n\nclass Shouting',
+            ),
+        ),
+        LIBRARY_CLASSES,
+        "pipe:lookup",
+    ),
+    Case(
+        "library method overridden, called by the library",
+        RERUN,
+        (edit("pipe.py", "str(value).upper()", "str(value).lower()"),),
+        LIBRARY_CLASSES,
+        "pipe:shout",
+    ),
+    Case(
+        "getattr(module, literal): another member",
+        REUSE,
+        (edit("tools.py", "x + 2", "x + 3"),),
+        BY_NAME,
+    ),
+    Case(
+        "getattr(module, literal): that member",
+        RERUN,
+        (edit("tools.py", "x + 1", "x + 4"),),
+        BY_NAME,
+    ),
+    Case(
+        "module imported in the body, passed whole",
+        RERUN,
+        (edit("tools.py", "x + 2", "x + 3"),),
+        BY_NAME,
+        "pipe:passes_module",
+    ),
+    Case(
+        "local used after an import in the body",
+        REUSE,
+        (edit("tools.py", "x + 2", "x + 3"),),
+        BY_NAME,
+        "pipe:local_after_import",
+    ),
+]

@@ -109,9 +109,12 @@ class _Reads:
         self.roots = _module_roots(module)
         self.inputs: dict[str, Input] = {}
         self.unfollowed: list[str] = []
+        self.outputs: set[int] = set()  # nodes inside the path of a file opened for writing
 
     def run(self) -> Reads:
-        for node in ast.walk(self.node):
+        for node in ast.walk(self.node):  # breadth first: a call before its arguments
+            if id(node) in self.outputs:
+                continue
             if isinstance(node, ast.Call):
                 self._call(node)
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
@@ -135,6 +138,7 @@ class _Reads:
             and _package(self.folder.resolve(func.value)) in _MODULE_READERS[func.attr]
         ):
             if _is_open(func) and _writes(_argument(call, 1, ("mode",))):
+                self._output(_argument(call, 0, _PATH_KEYWORDS))
                 return
             self._path(_argument(call, 0, _PATH_KEYWORDS), call)
         elif target is os.getenv or (
@@ -154,6 +158,11 @@ class _Reads:
                 self._path(func.value, call)
         elif _called_name(func) in _PATH_READERS and not self.folder.is_local(func):
             self._path(_argument(call, 0, _PATH_KEYWORDS), call)
+
+    def _output(self, expr: ast.expr | None) -> None:
+        """Where an output goes is no input: ``open(os.environ["LOG"], "a")`` reads nothing."""
+        if expr is not None:
+            self.outputs.update(id(node) for node in ast.walk(expr))
 
     def _path(self, expr: ast.expr | None, call: ast.Call) -> None:
         if expr is None or self.folder.is_stream(expr):

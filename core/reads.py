@@ -61,6 +61,7 @@ _OPENERS = (builtins.open, io.open)
 # What calls return that is an open file or a buffer, not a path.
 _STREAMS = (builtins.open, io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader)
 _FOLD_DEPTH = 20
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ class _Reads:
             and func.attr in _MODULE_READERS
             and _package(self.folder.resolve(func.value)) in _MODULE_READERS[func.attr]
         ):
-            if _is_open(func) and _writes(_argument(call, 1, ("mode",))):
+            opens = _one_of(target, _OPENERS) or _func_attr(func) == "open"
+            if opens and _writes(_argument(call, 1, ("mode",))):
                 self._output(_argument(call, 0, _PATH_KEYWORDS))
                 return
             self._path(_argument(call, 0, _PATH_KEYWORDS), call)
@@ -192,6 +194,10 @@ class _Reads:
         text = ast.unparse(node)
         text = text if len(text) <= 60 else text[:57] + "..."
         self.unfollowed.append(f"line {getattr(node, 'lineno', '?')}: {what} ({text})")
+
+
+def _func_attr(func: ast.expr) -> str | None:
+    return func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _is_open(func: ast.expr) -> bool:
@@ -251,10 +257,19 @@ class _Folder:
 
     def _scan(self, root: ast.AST) -> None:
         with_values: set[int] = set()  # names bound by a statement whose value is recorded
+        # What nested functions bind is theirs, not a constant of this one: a name bound there
+        # and read here is a global here, so it is not folded at all (never the wrong value).
+        nested = {
+            id(inner)
+            for node in ast.walk(root)
+            if isinstance(node, _SCOPES) and node is not root
+            for inner in ast.walk(node)
+        }
         for node in ast.walk(root):
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                single = len(targets) == 1 and isinstance(targets[0], ast.Name)
+                if single and id(node) not in nested:
                     self._bind(targets[0].id, node.value)
                     with_values.add(id(targets[0]))
             elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
@@ -388,7 +403,8 @@ class _Folder:
             folded = self.fold(value.value)
             if folded is None or isinstance(folded, bytes):
                 return None
-            parts.append(repr(folded) if value.conversion == ord("r") else str(folded))
+            convert = {ord("r"): repr, ord("a"): ascii}.get(value.conversion, str)
+            parts.append(convert(folded))
         return "".join(parts)
 
     def _call(self, call: ast.Call) -> object:

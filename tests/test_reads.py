@@ -118,6 +118,10 @@ def test_content_and_values_change_the_signature(make_module, tmp_path, monkeypa
             'name = "a.csv"\nname = path\nreturn open(name).read()',
             "a file read with a computed path",
         ),
+        (  # bound in a nested function only: not this function's constant
+            'def inner():\n    nested = "a.csv"\nreturn open(nested).read()',
+            "a file read with a computed path",
+        ),
     ],
 )
 def test_computed_reads_warn_with_function_and_line(make_module, body, what) -> None:

@@ -61,6 +61,7 @@ _OPENERS = (builtins.open, io.open)
 # What calls return that is an open file or a buffer, not a path.
 _STREAMS = (builtins.open, io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader)
 _FOLD_DEPTH = 20
+_SYSTEM_FILES = ("/proc/", "/sys/", "/dev/")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
@@ -176,6 +177,8 @@ class _Reads:
             self._unfollowed(call, "a file read with a computed path")
             return
         text = os.fsdecode(os.fspath(value))
+        if text.startswith(_SYSTEM_FILES):  # the kernel's view of the process, not data
+            return
         if "://" in text:
             self._unfollowed(call, "a read of remote data, which skipwise cannot hash")
             return

@@ -165,6 +165,8 @@ def test_streams_writes_and_descriptors_are_not_reads(make_module) -> None:
                 out.write(data)
             with open(os.environ["CALL_LOG"], "a") as log:  # where output goes is no input
                 log.write(data)
+            with open("/proc/self/status") as status:  # the process, not data
+                status.read()
             return frame, pd.read_csv(handle)
         """,
     )

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from skipwise import hashing
 from skipwise.memo import trim
@@ -105,7 +105,7 @@ def path_label(path: str | os.PathLike[str], roots: Iterable[str] = ()) -> str:
     """A path as a signature names it: relative as written; under a folder of user code
     (``roots``, then the ``sys.path`` folders that are not installed packages) relative to
     it, as ``<checkout>/...``; other absolute paths as they are."""
-    text = Path(os.fspath(path)).as_posix()
+    text = (path if isinstance(path, PurePath) else Path(os.fspath(path))).as_posix()
     if not os.path.isabs(text):
         return text
     for root in (*roots, *_user_roots()):

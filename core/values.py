@@ -224,7 +224,7 @@ class ValueHasher:
         arguments, what it names: a missing path is its text alone."""
         text = os.fsdecode(os.fspath(obj))
         h.field(b"p", qualified_type_name(t))
-        h.field(b"P", inputs.path_label(text))
+        h.field(b"P", inputs.path_label(obj if isinstance(obj, PurePath) else text))
         if self.path_content:
             h.field(b"F", inputs.content(text, patterns=False))
 

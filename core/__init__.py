@@ -2,6 +2,7 @@
 
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
 ``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
+``File`` and ``Env`` in ``depends_on`` (inputs the code reads),
 ``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
 ``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
@@ -25,14 +26,16 @@ from skipwise.errors import (
     SkipwiseWarning,
     StoreError,
 )
+from skipwise.inputs import Env, File
 from skipwise.status import Status
 from skipwise.store import open_store, register_codec
-from skipwise.values import File, register_hasher
+from skipwise.values import register_hasher
 
 __all__ = [
     "ArgumentError",
     "Cached",
     "CodecError",
+    "Env",
     "File",
     "InvalidName",
     "LeaseHeld",

@@ -22,6 +22,7 @@ class CodeNode:
     key: str
     kind: (
         str  # function | class | constant | state | partial | wrapper | module | external | unbound
+        # | file | env (skipwise.inputs)
     )
     digest: str
     refs: Mapping[str, str]  # label (e.g. "helpers.scale") -> key of the node it resolves to

@@ -21,10 +21,11 @@ from skipwise import config
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.errors import ArgumentError, SkipwiseError, SkipwiseWarning
+from skipwise.inputs import Env, File
 from skipwise.status import Status
 from skipwise.store import CorruptEntry, Manifest, Store
 from skipwise.tree import ArgumentRecord, Change, SignatureTree
-from skipwise.values import File, Unhashable, ValueHasher, qualified_type_name
+from skipwise.values import Unhashable, ValueHasher, qualified_type_name
 from skipwise.walker import Walker, bound_builtin, is_code
 
 R = TypeVar("R")
@@ -245,6 +246,7 @@ def argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
         code_ref=_argument_code_ref,
         is_user_type=config.boundary().is_user_type,
         lineage=lineage_key,
+        path_content=True,
     )
     try:
         digest = hasher.digest(value, param)
@@ -324,6 +326,7 @@ def warn_once(message: str) -> None:
 
 
 __all__ = [
+    "Env",
     "File",
     "Lineage",
     "Outcome",

@@ -176,7 +176,7 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-_CHANGED_CODE = {"own-code", "code"}
+_CHANGED_CODE = {"own-code", "code", "input"}
 
 
 def tree_graph(tree: SignatureTree, changes: Sequence[Change], status: Status) -> StatusGraph:

@@ -180,7 +180,9 @@ def _plan_code(item: PlanItem, graph: CodeGraph, store: Store) -> set[str]:
     item.stored_signature = stored.signature
     item.changes = code_changes(stored.code, graph)
     if item.changes:
-        item.status, item.cause = Status.RERUN_CODE, item.changes[0].describe()
+        only_inputs = all(change.kind == "input" for change in item.changes)
+        item.status = Status.RERUN_INPUT if only_inputs else Status.RERUN_CODE
+        item.cause = item.changes[0].describe()
     return stored.upstream()
 
 
@@ -201,7 +203,7 @@ def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> se
             item.status = Status.RERUN_CODE
         elif "upstream" in kinds:
             item.status = Status.RERUN_UPSTREAM
-        elif kinds & {"argument", "extra"}:
+        elif kinds & {"argument", "extra", "input"}:
             item.status = Status.RERUN_INPUT
         elif missed.reason == Reason.FORCED:
             item.status = Status.RERUN_FORCED

@@ -30,7 +30,7 @@ class Status(StrEnum):
     REUSE = "reuse"
     RERUN_CODE = "rerun-code"
     RERUN_UPSTREAM = "rerun-upstream"
-    RERUN_INPUT = "rerun-input"  # a recorded call's arguments (or host facts) changed
+    RERUN_INPUT = "rerun-input"  # arguments, host facts, or a file or variable the code reads
     RERUN_FORCED = "rerun-forced"
     NEW = "new"
     UNMANAGED = "unmanaged"
@@ -65,7 +65,7 @@ _STYLES: dict[Status, Style] = {
     Status.RERUN_UPSTREAM: Style(
         "#fef7e0", "#e37400", "reruns unless its upstream's output is unchanged", "rerun"
     ),
-    Status.RERUN_INPUT: Style("#fce8e6", "#d93025", "will rerun: arguments changed", "rerun"),
+    Status.RERUN_INPUT: Style("#fce8e6", "#d93025", "will rerun: inputs changed", "rerun"),
     Status.RERUN_FORCED: Style("#fce8e6", "#d93025", "will rerun: forced", "rerun"),
     Status.NEW: Style("#e8f0fe", "#1a73e8", "new: never stored", "new"),
     Status.CHANGED: Style("#fce8e6", "#d93025", "changed", "changed"),

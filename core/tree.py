@@ -14,6 +14,7 @@ from typing import Any
 
 from skipwise import hashing
 from skipwise.codegraph import CodeGraph, CodeNode
+from skipwise.inputs import Env, File
 
 # The host fact a partition key (Dagster) or a templated partition (Airflow) enters a signature
 # as: the same key in both, so a partitioned step signs alike in either host.
@@ -91,7 +92,7 @@ class SignatureTree:
 class Change:
     """One difference between a stored tree and the current one."""
 
-    kind: str  # own-code | code | added | removed | argument | upstream | version | extra
+    kind: str  # own-code | code | input | added | removed | argument | upstream | version | extra
     subject: str
     path: tuple[str, ...] = ()  # from the root function to the changed node
     old: CodeNode | None = None
@@ -99,9 +100,11 @@ class Change:
 
     def describe(self) -> str:
         via = f" (via {' -> '.join(self.path[1:-1])})" if len(self.path) > 2 else ""
+        kind, _, name = self.subject.partition(":")
         return {
             "own-code": f"own code changed ({self.subject})",
             "code": f"dependency {self.subject} changed{via}",
+            "input": f"{_INPUT_NOUNS.get(kind, kind)} {name} changed",
             "added": f"new dependency {self.subject}{via}",
             "removed": f"dependency {self.subject} no longer used",
             "argument": f"argument {self.subject!r} changed",
@@ -109,6 +112,12 @@ class Change:
             "version": f"version changed to {self.subject!r}",
             "extra": f"{self.subject} changed",
         }[self.kind]
+
+
+# Nodes that stand for data the code reads (skipwise.inputs), not code: a change to one is a
+# new input, worded by what it is.
+_INPUT_NOUNS = {kind.kind: kind.noun for kind in (File, Env)}
+INPUT_KINDS = frozenset(_INPUT_NOUNS)
 
 
 def diff(old: SignatureTree, new: SignatureTree) -> list[Change]:
@@ -140,6 +149,8 @@ def code_changes(old: CodeGraph, new: CodeGraph) -> list[Change]:
             if before.digest == after.digest and dict(before.refs) == dict(after.refs):
                 continue
             kind = "own-code" if key == new.root else "code"
+            if after.kind in INPUT_KINDS:
+                kind = "input"
             found.append(Change(kind, key, new_paths.get(key, (key,)), before, after))
         elif after is not None:
             found.append(Change("added", key, new_paths.get(key, (key,)), None, after))

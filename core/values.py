@@ -13,7 +13,6 @@ import datetime as _dt
 import decimal
 import enum
 import fractions
-import functools
 import marshal
 import os
 import re
@@ -22,13 +21,14 @@ import types
 import typing
 import uuid
 from collections.abc import Callable
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
-from skipwise import hashing
+from skipwise import hashing, inputs
 from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import module_label
 from skipwise.hashing import Framer
+from skipwise.inputs import File
 
 ContentHasher = Callable[[Any], bytes | str]
 
@@ -57,70 +57,6 @@ class Unhashable(TypeError):
         self.path = path
 
 
-class File(os.PathLike):
-    """An argument that stands for a file's (or a directory's) content, not its path.
-
-    ``os.fspath(File("data.csv"))`` is the path, so the callee can open it like any path.
-    """
-
-    __slots__ = ("path",)
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def __fspath__(self) -> str:
-        return os.fspath(self.path)
-
-    def __repr__(self) -> str:
-        return f"File({os.fspath(self.path)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, File) and other.path == self.path
-
-    def __hash__(self) -> int:
-        return hash(self.path)
-
-    def content_digest(self) -> str:
-        if self.path.is_dir():
-            files = sorted(p for p in self.path.rglob("*") if p.is_file())
-            parts: list[str] = []
-            for p in files:
-                parts += [p.relative_to(self.path).as_posix(), hashing.file_digest(p)]
-            return hashing.digest_fields("directory", *parts)
-        if not self.path.exists():
-            raise FileNotFoundError(f"skipwise.File: {self.path} does not exist")
-        return hashing.file_digest(self.path)
-
-
-def _portable_path(path: PurePath) -> str:
-    """Paths inside a checkout (under a ``sys.path`` folder of user code) are hashed relative to
-    it, so a teammate's clone elsewhere signs the same; other paths stay as they are."""
-    text = path.as_posix()
-    if not path.is_absolute():
-        return text
-    for root in _user_roots():
-        if text == root or text.startswith(root + "/"):
-            return "<checkout>/" + text[len(root) :].lstrip("/")
-    return text
-
-
-@functools.lru_cache(maxsize=16)  # one entry per sys.path seen
-def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
-    import sysconfig
-
-    installed = {os.path.realpath(p) for k, p in sysconfig.get_paths().items() if k.endswith("lib")}
-    roots = []
-    for entry in entries:
-        real = os.path.realpath(entry or os.getcwd())
-        if os.path.isdir(real) and not any(real.startswith(i) for i in installed):
-            roots.append(real)
-    return tuple(sorted(set(roots), key=len, reverse=True))  # the deepest root first
-
-
-def _user_roots() -> tuple[str, ...]:
-    return _user_roots_for(tuple(sys.path))
-
-
 def qualified_type_name(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
@@ -145,6 +81,10 @@ class ValueHasher:
     property: see :mod:`skipwise.attributes`), so it cannot change the value, and it follows
     what a value holds to at most ``MAX_DEPTH`` levels. A value that holds one of the values
     that contain it (a parent link) is hashed with a reference to that one's level.
+
+    ``path_content`` (arguments): a path (any ``os.PathLike``) that names a file or a directory
+    counts by its name and content; else, and for constants, by its text (what code does
+    with a constant path is found by :mod:`skipwise.reads`, which can tell reads from writes).
     """
 
     def __init__(
@@ -155,8 +95,10 @@ class ValueHasher:
         is_user_type: IsUserType,
         lineage: Lineage | None = None,
         words: set[str] | None = None,
+        path_content: bool = False,
     ):
         self.strict = strict
+        self.path_content = path_content
         self.words = words
         self.code_ref = code_ref
         self.is_user_type = is_user_type
@@ -255,9 +197,8 @@ class ValueHasher:
         elif issubclass(t, decimal.Decimal | fractions.Fraction | uuid.UUID):
             h.field(b"n", qualified_type_name(t))
             h.field(b"N", str(obj))
-        elif issubclass(t, PurePath):
-            h.field(b"p", qualified_type_name(t))
-            h.field(b"P", _portable_path(obj))
+        elif issubclass(t, PurePath) or (self.path_content and issubclass(t, os.PathLike)):
+            self._feed_path(h, obj, t)
         elif issubclass(t, range | slice):
             h.field(b"r", qualified_type_name(t))
             self.feed(h, (obj.start, obj.stop, obj.step), path)
@@ -300,6 +241,15 @@ class ValueHasher:
         elif not self._feed_reduction(h, obj, t, path):
             self.opaque.append(qualified_type_name(t))
             h.field(b"O", qualified_type_name(t))
+
+    def _feed_path(self, h: Framer, obj: Any, t: type) -> None:
+        """A path by its text (portable: see :func:`skipwise.inputs.path_label`) and, for
+        arguments, what it names: a missing path is its text alone."""
+        text = os.fsdecode(os.fspath(obj))
+        h.field(b"p", qualified_type_name(t))
+        h.field(b"P", inputs.path_label(obj if isinstance(obj, PurePath) else text))
+        if self.path_content:
+            h.field(b"F", inputs.content(text, patterns=False))
 
     def _feed_array_like(self, h: Framer, obj: Any, t: type, path: str) -> bool:
         """numpy, pandas and Arrow values; False when this is not one (a dtype, a schema...)."""

@@ -72,7 +72,9 @@ from skipwise.facts import (
     location_text,
 )
 from skipwise.hashing import digest_fields
+from skipwise.inputs import Input
 from skipwise.memo import trim
+from skipwise.reads import ADVICE, reads_of
 from skipwise.values import Unhashable, ValueHasher, qualified_type_name
 
 _MISSING = object()
@@ -546,6 +548,8 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
     t = type(obj)  # what the object is, by its type: asking the object may run its code
     if t is _Marker:
         return "marker", obj, obj.key, True
+    if issubclass(t, Input):  # a file or environment variable: one node, whoever reads it
+        return obj.kind, obj, obj.key, True
     if callable(defines(t, "__skipwise_node__")):
         return "cached", obj, binding, False
     if issubclass(t, types.FunctionType):
@@ -882,10 +886,17 @@ class _Builder:
         mutable = bool(defaults or kwdefaults or attributes) and not _frozen(
             (*(defaults or ()), *(kwdefaults or {}).values(), *attributes.values())
         )
+        where = f"in {self.key} ({facts.location.rpartition(':')[0]})"
         messages = tuple(
-            f"skipwise cannot follow {what} in {self.key} ({facts.location.rpartition(':')[0]}); "
+            f"skipwise cannot follow {what} {where}; "
             "declare what it reaches with depends_on=[...] or bump version="
             for what in facts.dynamic
+        )
+        reads = reads_of(fn, facts.attr_names)
+        for read in reads.inputs:
+            self.children.append(_Child("reads:" + read.key, read, read.key))
+        messages += tuple(
+            f"skipwise cannot follow {what} {where}; {ADVICE}" for what in reads.unfollowed
         )
         return self.entry(
             "function",
@@ -1177,6 +1188,15 @@ class _Builder:
         type_name = f"{t.__module__}.{t.__qualname__}"
         digest = digest_fields("state", type_name, statements[0] if statements else "")
         return self.entry("state", digest, source=source)
+
+    def input(self, obj: Input) -> _Entry:
+        """A file or environment variable: hashed again every pass, since it changes without
+        any code changing (a file's digest is remembered while its stat stamp holds)."""
+        return self.entry(
+            obj.kind, obj.digest(), text=obj.describe, rebuild=self._rebuilder(obj.kind, obj)
+        )
+
+    file = env = input
 
     def marker(self, obj: _Marker) -> _Entry:
         return self.entry(obj.key.partition(":")[0], "")

@@ -218,3 +218,20 @@ def io_manager_root(io_manager: sd.SkipwiseIOManager):
     from pathlib import Path
 
     return Path(io_manager.open_store().root)
+
+
+def test_declared_inputs_rerun_an_asset(project: Project, instance, io_manager, tmp_path):
+    """``depends_on`` reaches the asset through the shared step options."""
+    rates = tmp_path / "rates.csv"
+    rates.write_text("1\n")
+    defs = project.load()
+    labels = sd.asset(defs.steps.labels, depends_on=[skipwise.File(rates)])
+    assert run([defs.numbers, labels], instance, io_manager).success
+    assert project.calls() == ["labels", "numbers"]
+    assert run([defs.numbers, labels], instance, io_manager).success
+    assert project.calls() == []
+    rates.write_text("2\n")
+    assert run([defs.numbers, labels], instance, io_manager).success
+    assert project.calls() == ["labels"]
+    reason = latest(instance, "labels").metadata["skipwise/reason"].value
+    assert reason == f"file {skipwise.File(rates).label} changed"

@@ -1,7 +1,10 @@
 """Change cases for the signature engine: each edit must (or must not) change the signature.
 
-A case is a small project (files), an edit (exact text replacements, each of which must apply),
-the function to sign and what the edit must do to its signature.
+A case is a small project (files), an edit (exact text replacements, each of which must apply;
+one whose old text is empty adds a file), the function to sign and what the edit must do to its
+signature. Data files are files like any other, and the project's ``environment.json`` sets the
+environment variables the signing process sees (null: unset), so edits can change data and
+environment too. Signing runs in the project folder (relative paths resolve there).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import dataclass, field
 from textwrap import dedent
 
 RERUN, REUSE = "rerun", "reuse"
+ENVIRONMENT = "environment.json"
 
 
 @dataclass(frozen=True)
@@ -550,6 +554,97 @@ DISPATCH = _files(
         def by_globals(kind):
             return globals()[f"run_{kind}"]("x")
         """,
+    }
+)
+
+READS = _files(
+    {
+        "pipe.py": """
+        import json
+        import os
+        from pathlib import Path
+
+        import settings
+        import yaml
+
+        HERE = Path(__file__).parent
+        CONFIG = "config/app.json"
+        YEAR = 2024
+
+
+        def load_rates():
+            return (HERE / "data" / f"rates_{YEAR}.csv").read_text()
+
+
+        def task(x):
+            local = os.path.join(os.path.dirname(__file__), "data", "local.txt")
+            with open(local) as handle:
+                extra = handle.read()
+            with open("out.txt", "w") as out:  # an output, not an input
+                out.write(extra)
+            options = yaml.safe_load(open(settings.OPTIONS))
+            return (
+                x
+                + len(load_rates())
+                + len(extra)
+                + len(json.load(open(CONFIG)))
+                + len(Path("notes/readme.md").read_text())
+                + len(options)
+                + len(os.environ["RATE_MODE"])
+                + len(os.environ.get("REGION", "eu"))
+                + len(os.getenv("DEBUG_LEVEL") or "")
+            )
+        """,
+        "settings.py": """
+        from pathlib import Path
+
+        OPTIONS = Path(__file__).parent / "config" / "options.yaml"
+        """,
+        "data/rates_2024.csv": "day,rate\n1,0.5\n",
+        "data/local.txt": "local\n",
+        "config/app.json": '{"scale": 2}\n',
+        "config/options.yaml": "mode: fast\n",
+        "notes/readme.md": "# notes\n",
+        "out.txt": "old output\n",
+        ENVIRONMENT: '{"RATE_MODE": "daily", "REGION": null, "DEBUG_LEVEL": null, "OTHER": "1"}',
+    }
+)
+
+PANDAS_READ = _files(
+    {
+        "pipe.py": """
+        from pathlib import Path
+
+        import pandas as pd
+
+
+        def task(x):
+            frame = pd.read_csv(Path(__file__).parent / "rates.csv")
+            return float(frame["rate"].sum()) + x
+        """,
+        "rates.csv": "day,rate\n1,0.5\n",
+    }
+)
+
+PATH_ARGUMENTS = _files(
+    {
+        "pipe.py": """
+        import skipwise
+
+
+        def task(path):
+            with path.open() as handle:
+                return handle.read()
+
+
+        @skipwise.cached(depends_on=[skipwise.File("inbox/*.csv"), skipwise.Env("TOKEN_SCOPE")])
+        def declared(x):
+            return x
+        """,
+        "data.csv": "a\n1\n",
+        "folder/a.csv": "a\n1\n",
+        "inbox/first.csv": "a\n1\n",
+        ENVIRONMENT: '{"TOKEN_SCOPE": "read"}',
     }
 )
 
@@ -1233,5 +1328,65 @@ CASES += [
         (edit("tools.py", "x + 2", "x + 3"),),
         BY_NAME,
         "pipe:local_after_import",
+    ),
+    # --- files and environment variables the code reads ----------------------------------
+    Case("file via __file__ changed", RERUN, (edit("data/rates_2024.csv", "0.5", "0.6"),), READS),
+    Case("os.path.join file changed", RERUN, (edit("data/local.txt", "local", "remote"),), READS),
+    Case("module constant path changed", RERUN, (edit("config/app.json", "2", "3"),), READS),
+    Case("yaml file changed", RERUN, (edit("config/options.yaml", "fast", "slow"),), READS),
+    Case("cwd-relative file changed", RERUN, (edit("notes/readme.md", "notes", "more"),), READS),
+    Case("environ[] changed", RERUN, (edit(ENVIRONMENT, '"daily"', '"hourly"'),), READS),
+    Case(
+        "getenv set",
+        RERUN,
+        (edit(ENVIRONMENT, '"DEBUG_LEVEL": null', '"DEBUG_LEVEL": "2"'),),
+        READS,
+    ),
+    Case("environ.get set", RERUN, (edit(ENVIRONMENT, '"REGION": null', '"REGION": "us"'),), READS),
+    Case("unrelated env var", REUSE, (edit(ENVIRONMENT, '"OTHER": "1"', '"OTHER": "2"'),), READS),
+    Case("file rewritten, same content", REUSE, (edit("config/app.json", "2", "2"),), READS),
+    Case("output file changed", REUSE, (edit("out.txt", "old", "new"),), READS),
+    Case("pandas read_csv file changed", RERUN, (edit("rates.csv", "0.5", "0.7"),), PANDAS_READ),
+    Case(
+        "Path argument's file changed",
+        RERUN,
+        (edit("data.csv", "1", "2"),),
+        PATH_ARGUMENTS,
+        args=({"path": "data.csv"},),
+    ),
+    Case(
+        "file added to Path argument's directory",
+        RERUN,
+        (edit("folder/b.csv", "", "b\n2\n"),),
+        PATH_ARGUMENTS,
+        args=({"path": "folder"},),
+    ),
+    Case(
+        "Path argument appears",
+        RERUN,
+        (edit("later.csv", "", "a\n"),),
+        PATH_ARGUMENTS,
+        args=({"path": "later.csv"},),
+    ),
+    Case(
+        "str argument stays text",
+        REUSE,
+        (edit("data.csv", "1", "2"),),
+        PATH_ARGUMENTS,
+        args=("data.csv",),
+    ),
+    Case(
+        "depends_on glob: file added",
+        RERUN,
+        (edit("inbox/second.csv", "", "a\n"),),
+        PATH_ARGUMENTS,
+        "pipe:declared",
+    ),
+    Case(
+        "depends_on Env changed",
+        RERUN,
+        (edit(ENVIRONMENT, '"read"', '"write"'),),
+        PATH_ARGUMENTS,
+        "pipe:declared",
     ),
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.staleness.cases import CASES, RERUN, Case
+from tests.staleness.cases import CASES, ENVIRONMENT, RERUN, Case
 
 SIGN = Path(__file__).with_name("sign.py")
 
@@ -28,6 +28,9 @@ def write_project(files: dict[str, str], root: Path) -> Path:
 def edited(case: Case, exactly_once: bool = True) -> dict[str, str]:
     files = dict(case.files)
     for file, old, new in case.edits:
+        if file not in files and not old:  # an edit that adds a file
+            files[file] = new
+            continue
         count = files[file].count(old)
         assert count == 1 if exactly_once else count >= 1, f"edit {old!r} does not fit {file}"
         files[file] = files[file].replace(old, new)
@@ -37,6 +40,13 @@ def edited(case: Case, exactly_once: bool = True) -> dict[str, str]:
 def start(project: Path, case: Case) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONHASHSEED": str(random.randint(1, 2**32 - 1))}
     env.pop("PYTHONPATH", None)
+    variables = project / ENVIRONMENT
+    if variables.exists():  # the case's environment variables: a value, or null for unset
+        for name, value in json.loads(variables.read_text()).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
     return subprocess.Popen(
         [sys.executable, str(SIGN), str(project), case.target, json.dumps(list(case.args))]
         + ([case.warns] if case.warns else []),

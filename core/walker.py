@@ -557,6 +557,10 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
         return "module", obj, f"module:{module_label(obj.__name__)}", True
     if isinstance(obj, _PARTIAL_TYPES):
         return "partial", obj, binding, False
+    if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
+        # ``np.sqrt``, and ``random.randrange``: a method bound to the library's own instance,
+        # which it exports by name; that instance's state (a seeded generator) is not code.
+        return "external", obj, _external_key(obj), True
     if bound_builtin(obj) or isinstance(obj, _METHOD_TYPES):
         return "wrapper", obj, binding, False
     if (
@@ -565,8 +569,6 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
         and not boundary.is_user_type(type(obj))  # a user class's instance is a value
     ):
         return "wrapper", obj, binding, False
-    if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
-        return "external", obj, _external_key(obj), True
     return "constant", obj, binding, False
 
 

@@ -753,8 +753,7 @@ class _Builder:
             if obj is _MISSING and hasattr(builtins, name):
                 return  # builtins are outside every signature
             kind = "unbound" if obj is _MISSING else "module-fact"
-            key = f"{kind}:{module_label(module_name)}:{name}"
-            self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
+            self._marker(label, f"{kind}:{module_label(module_name)}:{name}")
             return
         owner = module_name
         for attr in chain[1:]:
@@ -762,12 +761,18 @@ class _Builder:
                 obj.__name__
             ):
                 break
+            if attr in _MODULE_FACTS:  # ``tools.__file__``: where that module lives, as above
+                self._marker(label, f"module-fact:{module_label(obj.__name__)}:{attr}")
+                return
             nxt = self._attribute(obj, attr)
             if nxt is _MISSING:
                 break
             owner, name, obj = obj.__name__, attr, nxt
         binding = f"{module_label(owner)}:{name}"
         self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
+
+    def _marker(self, label: str, key: str) -> None:
+        self.children.append(_Child(label, _markers.setdefault(key, _Marker(key)), key))
 
     def values(
         self, value: object, label: str, words: set[str] | None = None

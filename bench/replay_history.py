@@ -12,7 +12,9 @@ public class. For each pair of consecutive versions and each target present in b
   (docstrings and positions left out) of any of them.
 
 ``stale`` = reach changed, signature same (a result would be served although code it uses
-changed). ``waste`` = signature changed, reach same (a needless rerun). Both are *candidates*:
+changed), unless every changed definition compiles (CPython's compiler, positions left out) to
+the same code as before: then ``equivalent`` (``else:`` after ``return`` dropped, say).
+``waste`` = signature changed, reach same (a needless rerun). Both are *candidates*:
 the proxy over-approximates (a name counts wherever it is bound, an attribute name counts for
 every class it reaches), so each stale candidate is printed with the definitions that changed,
 to be judged by hand. With ``--annotations-count`` left off, annotation-only edits are not
@@ -49,6 +51,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,7 +66,16 @@ HUMANIZE = "https://github.com/python-humanize/humanize.git"
 def versions(git_dir: Path, source: str, limit: int) -> list[str]:
     """Commits (oldest first) on the first-parent line that touch ``source``'s Python files."""
     out = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "log", "--first-parent", "--format=%H", "--", source],
+        [
+            "git",
+            "--git-dir",
+            str(git_dir),
+            "log",
+            "--first-parent",
+            "--format=%H",
+            "--",
+            f"{source}/*.py",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -127,7 +139,8 @@ class _Normalise(ast.NodeTransformer):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         if self.annotations or node.value is None:
             return self.generic_visit(node)
-        return self.generic_visit(ast.Assign(targets=[node.target], value=node.value))
+        assign = ast.Assign(targets=[node.target], value=node.value, type_comment=None)
+        return self.generic_visit(ast.copy_location(assign, node))
 
 
 @dataclass
@@ -158,6 +171,78 @@ def _bound_names(stmt: ast.stmt) -> list[str]:
         return [a.asname or a.name.partition(".")[0] for a in stmt.names if a.name != "*"]
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
     return [n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _own_scope(nodes: list[ast.AST]) -> Iterator[ast.AST]:
+    """Nodes of one scope: not inside nested functions, classes or comprehensions."""
+    for node in nodes:
+        yield node
+        if not isinstance(node, (*_SCOPES, *_COMPREHENSIONS)):
+            yield from _own_scope(list(ast.iter_child_nodes(node)))
+
+
+def _stored(nodes: list[ast.AST]) -> set[str]:
+    """Names a scope binds (Python's rule: bound anywhere in a scope, local in all of it)."""
+    names: set[str] = set()
+    declared: set[str] = set()
+    for node in _own_scope(nodes):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(a.asname or a.name.partition(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+    return names - declared
+
+
+def _global_loads(unit: ast.AST) -> set[int]:
+    """The ``Name`` nodes of a unit that read a module global (not a local of any enclosing
+    function, comprehension or lambda), by identity."""
+    found: set[int] = set()
+
+    def visit(node: ast.AST, local: frozenset[str]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = node.args
+            outer = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+            if not isinstance(node, ast.Lambda):
+                outer += [*node.decorator_list, *([node.returns] if node.returns else [])]
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            outer += [a.annotation for a in every if a.annotation is not None]
+            for child in outer:
+                visit(child, local)
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inner = local | {a.arg for a in every} | _stored(body)
+            for child in body:
+                visit(child, frozenset(inner))
+        elif isinstance(node, ast.ClassDef):
+            for child in [*node.decorator_list, *node.bases, *node.keywords]:
+                visit(child, local)
+            for child in node.body:  # class-level names are not visible inside its methods
+                visit(child, local if isinstance(child, _SCOPES) else local | _stored(node.body))
+        elif isinstance(node, _COMPREHENSIONS):
+            targets = {
+                n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)
+            }
+            for child in ast.iter_child_nodes(node):
+                visit(child, local | targets)
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load) and node.id not in local:
+                found.add(id(node))
+        else:
+            for child in ast.iter_child_nodes(node):
+                visit(child, local)
+
+    visit(unit, frozenset())
+    return found
 
 
 class Reach:
@@ -289,13 +374,17 @@ class Reach:
         while todo:
             while todo:
                 unit_module, _, node = todo.pop()
+                free = _global_loads(node)
                 for sub in ast.walk(node):
-                    if isinstance(sub, ast.Name):
+                    if isinstance(sub, ast.Name) and id(sub) in free:
                         add_name(unit_module, sub.id)
                     elif isinstance(sub, ast.Attribute):
                         attributes.add(sub.attr)
+                        base = sub.value
+                        while isinstance(base, ast.Attribute):
+                            base = base.value
                         owner = self._module_of(unit_module, sub.value)
-                        if owner:
+                        if owner and isinstance(base, ast.Name) and id(base) in free:
                             add_name(owner, sub.attr)
                     elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                         attributes.add(sub.value)
@@ -391,8 +480,32 @@ def explain(old: Version, new: Version, units: list[str]) -> Iterator[str]:
         )
 
 
+def _compiled(text: str) -> tuple:
+    """What CPython compiles a unit's normalised source to, without positions."""
+
+    def shape(code: types.CodeType) -> tuple:
+        consts = tuple(
+            shape(c) if isinstance(c, types.CodeType) else (type(c).__name__, repr(c))
+            for c in code.co_consts
+        )
+        return (code.co_code, code.co_names, code.co_varnames, code.co_flags, consts)
+
+    return shape(compile(text, "<unit>", "exec"))
+
+
+def equivalent(old: Version, new: Version, units: list[str]) -> bool:
+    """Whether every changed unit compiles to the same code (``else`` after ``return``
+    dropped, say): then the edit cannot change what the target does."""
+    return all(
+        unit in old.texts
+        and unit in new.texts
+        and _compiled(old.texts[unit]) == _compiled(new.texts[unit])
+        for unit in units
+    )
+
+
 def report(history: list[Version], json_path: Path | None, show: bool) -> int:
-    counts = dict.fromkeys(["same", "rerun", "stale", "waste"], 0)
+    counts = dict.fromkeys(["same", "rerun", "stale", "equivalent", "waste"], 0)
     judged: list[dict] = []
     crashes = sum(bool(v.run and v.run.errors) for v in history)
     skipped = [v.commit[:10] for v in history if v.run is None]
@@ -410,13 +523,15 @@ def report(history: list[Version], json_path: Path | None, show: bool) -> int:
                 (False, True): "stale",
                 (True, False): "waste",
             }[signed, reached]
+            changed = sorted(
+                k
+                for k in old.reach[target].keys() | new.reach[target].keys()
+                if old.reach[target].get(k) != new.reach[target].get(k)
+            )
+            if verdict == "stale" and equivalent(old, new, changed):
+                verdict = "equivalent"  # the AST changed, the compiled code did not
             counts[verdict] += 1
             if verdict in ("stale", "waste"):
-                changed = sorted(
-                    k
-                    for k in old.reach[target].keys() | new.reach[target].keys()
-                    if old.reach[target].get(k) != new.reach[target].get(k)
-                )
                 judged.append(
                     {"commit": new.commit, "target": target, "verdict": verdict, "units": changed}
                 )

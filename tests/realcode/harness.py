@@ -41,11 +41,11 @@ def checkout(package: str, root: Path) -> Path:
     return root
 
 
-def start(project: Path, package: str, prefixes: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+def start(project: Path, package: str) -> subprocess.Popen[str]:
     seed = random.randint(1, 2**32 - 1)
     env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
-    command = [sys.executable, str(SIGN_PACKAGE), str(project), package, str(seed), *prefixes]
+    command = [sys.executable, str(SIGN_PACKAGE), str(project), package, str(seed)]
     return subprocess.Popen(
         command, env=env, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

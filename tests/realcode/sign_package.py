@@ -1,6 +1,6 @@
 """Run in a fresh process: sign every public function and method of a package copied as user code.
 
-Usage: ``sign_package.py PROJECT PACKAGE ORDER_SEED [MODULE_PREFIX ...]``. PROJECT is the folder
+Usage: ``sign_package.py PROJECT PACKAGE ORDER_SEED``. PROJECT is the folder
 holding the copied package; it goes first on ``sys.path`` before anything else is imported, so
 the copy (not the installed original) is what gets imported, and the script checks that it was.
 Targets are signed in an order shuffled by ORDER_SEED, each twice (cold, then warm), so two runs
@@ -25,7 +25,7 @@ import types
 import warnings
 from pathlib import Path
 
-project, package, order_seed, *prefixes = sys.argv[1:]
+project, package, order_seed = sys.argv[1:]
 sys.path.insert(0, project)
 
 from skipwise.errors import SkipwiseWarning  # noqa: E402
@@ -40,10 +40,8 @@ def import_package() -> tuple[list[types.ModuleType], dict[str, str]]:
     top = importlib.import_module(package)
     modules, failed = [top], {}
     for info in pkgutil.walk_packages(top.__path__, package + "."):
-        if info.name.endswith(".__main__") or (
-            prefixes and not info.name.startswith(tuple(prefixes))
-        ):
-            continue  # a __main__ module runs a command line when imported
+        if info.name.endswith(".__main__"):
+            continue  # it runs a command line when imported
         try:
             modules.append(importlib.import_module(info.name))
         except Exception as exc:  # an optional dependency missing here, e.g. a Windows module

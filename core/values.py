@@ -94,9 +94,12 @@ class File(os.PathLike):
 def _portable_path(path: PurePath) -> str:
     """Paths inside a checkout (under a ``sys.path`` folder of user code) are hashed relative to
     it, so a teammate's clone elsewhere signs the same; other paths stay as they are."""
-    text = path.as_posix()
-    if not path.is_absolute():
-        return text
+    return portable_text(path.as_posix()) if path.is_absolute() else path.as_posix()
+
+
+def portable_text(text: str) -> str:
+    """A path as text, relative to the checkout it is inside (``<checkout>/data``), else as is:
+    also for a ``str`` constant built from ``__file__`` (``os.path.dirname(__file__)``)."""
     for root in _user_roots():
         if text == root or text.startswith(root + "/"):
             return "<checkout>/" + text[len(root) :].lstrip("/")

@@ -71,7 +71,7 @@ from skipwise.facts import (
 )
 from skipwise.hashing import digest_fields
 from skipwise.memo import trim
-from skipwise.values import Unhashable, ValueHasher, qualified_type_name
+from skipwise.values import Unhashable, ValueHasher, portable_text, qualified_type_name
 
 _MISSING = object()
 Check = Callable[[], bool]
@@ -1064,7 +1064,9 @@ class _Builder:
         return self.entry("wrapper", digest_fields("wrapper", *parts))
 
     def constant(self, obj: object) -> _Entry:
-        digest, opaque = self.values(obj, "value", self.words)
+        # A str constant naming a place in the checkout is code's location, not its content.
+        value = portable_text(obj) if type(obj) is str else obj
+        digest, opaque = self.values(value, "value", self.words)
         source = _short_repr(obj)
         if opaque:
             statements = self._statements(obj)

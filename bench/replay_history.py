@@ -437,9 +437,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if options.git_dir is None:
             options.git_dir = Path(tmp) / "project.git"
-            subprocess.run(
-                ["git", "clone", "--quiet", "--bare", HUMANIZE, options.git_dir], check=True
-            )
+            clone = ["git", "clone", "--quiet", "--bare", HUMANIZE, str(options.git_dir)]
+            if subprocess.run(clone).returncode:
+                sys.exit(f"cannot clone {HUMANIZE}: pass the git directory of a clone")
         commits = versions(options.git_dir, options.source, options.limit)
         history = [
             Version(c, extract(options.git_dir, c, options.source, options.package, root))

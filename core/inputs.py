@@ -106,8 +106,13 @@ def path_label(path: str | os.PathLike[str], roots: Iterable[str] = ()) -> str:
     (``roots``, then the ``sys.path`` folders that are not installed packages) relative to
     it, as ``<checkout>/...``; other absolute paths as they are."""
     text = (path if isinstance(path, PurePath) else Path(os.fspath(path))).as_posix()
-    if not os.path.isabs(text):
-        return text
+    return portable_text(text, roots) if os.path.isabs(text) else text
+
+
+def portable_text(text: str, roots: Iterable[str] = ()) -> str:
+    """``text`` exactly as it is, unless it names a place under a folder of user code: then
+    relative to it (``<checkout>/data``). Also for a ``str`` constant built from ``__file__``
+    (``os.path.dirname(__file__)``): where the checkout lives is not the code's content."""
     for root in (*roots, *_user_roots()):
         if text == root or text.startswith(root.rstrip("/") + "/"):
             return "<checkout>/" + text[len(root) :].lstrip("/")

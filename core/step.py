@@ -124,6 +124,19 @@ class Decision:
         return self.manifest is not None
 
 
+def _parameters(fn: Callable[..., Any], name: str) -> inspect.Signature:
+    """The parameters calls are bound to: the wrapped function's, as ``inspect`` reports them,
+    or the wrapper's own when the wrapped one has none to report (``functools.wraps(dict.keys)``
+    around a plain function, as jinja2's ``Context.keys`` is)."""
+    try:
+        return inspect.signature(fn)
+    except ValueError:
+        try:
+            return inspect.signature(fn, follow_wrapped=False)
+        except ValueError as exc:
+            raise TypeError(f"skipwise cannot read the parameters of {name}: {exc}") from None
+
+
 class Step(Generic[R]):
     """A function and its options, immutable: what a host runs under skipwise."""
 
@@ -137,7 +150,7 @@ class Step(Generic[R]):
         self.options = options
         self.name = validate_name(options.name if options.name is not None else default_name(fn))
         self.version = "" if options.version is None else str(options.version)
-        self._params = inspect.signature(fn)
+        self._params = _parameters(fn, self.name)
         unknown = set(options.ignore) - set(self._params.parameters)
         if unknown:
             raise ValueError(f"{self.name}: ignore= names no parameter: {sorted(unknown)}")

@@ -72,7 +72,7 @@ from skipwise.facts import (
     location_text,
 )
 from skipwise.hashing import digest_fields
-from skipwise.inputs import Input
+from skipwise.inputs import Input, portable_text
 from skipwise.memo import trim
 from skipwise.reads import ADVICE, reads_of
 from skipwise.values import Unhashable, ValueHasher, qualified_type_name
@@ -568,6 +568,10 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
         return "module", obj, f"module:{module_label(obj.__name__)}", True
     if issubclass(t, _PARTIAL_TYPES):
         return "partial", obj, binding, False
+    if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
+        # ``np.sqrt``, and ``random.randrange``: a method bound to the library's own instance,
+        # which it exports by name; that instance's state (a seeded generator) is not code.
+        return "external", obj, _external_key(obj), True
     if bound_builtin(obj) or issubclass(t, _METHOD_TYPES):
         return "wrapper", obj, binding, False
     if (
@@ -576,8 +580,6 @@ def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Ki
         and not boundary.is_user_type(t)  # a user class's instance is a value
     ):
         return "wrapper", obj, binding, False
-    if _external_callable(obj) and not boundary.is_user_module(_module_name(obj)):
-        return "external", obj, _external_key(obj), True
     return "constant", obj, binding, False
 
 
@@ -773,6 +775,9 @@ class _Builder:
                 obj.__name__
             ):
                 break
+            if attr in _MODULE_FACTS:  # ``tools.__file__``: where that module lives, as above
+                self._marker("module-fact", label, obj.__name__, attr)
+                return
             nxt = self._attribute(obj, attr)
             if nxt is _MISSING:
                 if "__getattr__" not in vars(obj):  # not there (checked): its absence counts
@@ -1091,7 +1096,9 @@ class _Builder:
         return self.entry("wrapper", digest_fields("wrapper", *parts))
 
     def constant(self, obj: object) -> _Entry:
-        digest, opaque = self.values(obj, "value", self.words)
+        # A str constant naming a place in the checkout is code's location, not its content.
+        value = portable_text(obj) if type(obj) is str else obj
+        digest, opaque = self.values(value, "value", self.words)
         source = ""  # the value's repr, read on demand (it may be slow, or the value's own code)
         if opaque:
             statements = self._statements(obj)

@@ -4,6 +4,7 @@ the Airflow and Dagster integrations use nothing of core but ``skipwise`` and ``
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from pathlib import Path
 
@@ -121,6 +122,28 @@ def test_a_step_is_immutable_and_options_are_checked() -> None:
     given = {"version": 2, "name": "asset", "group_name": "g"}
     options = StepOptions.take(given, leave=("name",))
     assert (options.version, options.name, given) == (2, None, {"name": "asset", "group_name": "g"})
+
+
+def _all_of(method):
+    """jinja2's ``Context.keys``: a plain function that claims to wrap a builtin."""
+
+    @functools.wraps(method)
+    def over(prefix: str) -> list[str]:
+        return [k for k in method({"ab": 1, "b": 2}) if k.startswith(prefix)]
+
+    return over
+
+
+def test_a_function_wrapping_a_builtin_without_parameters_is_bound_by_its_own(
+    isolated_store: Path,
+) -> None:
+    keys = _all_of(dict.keys)
+    step = Step(keys, StepOptions(name="host.keys"))
+    assert step.run(("a",), load=True).value == ["ab"]
+    assert step.sign(("a",)).signature != step.sign(("b",)).signature
+    assert step.sign((), {"prefix": "a"}).signature == step.sign(("a",)).signature
+    with pytest.raises(TypeError, match=r"cannot read the parameters of host\.dict"):
+        Step(dict.keys, StepOptions(name="host.dict"))
 
 
 def test_a_value_step_signs_by_content(isolated_store: Path) -> None:

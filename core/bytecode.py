@@ -25,6 +25,7 @@ _EXTENDED_ARG = dis.EXTENDED_ARG
 _HAVE_ARGUMENT = dis.HAVE_ARGUMENT
 # How each op's argument becomes the value signatures use.
 _NAME_OPS = {"LOAD_NAME", "STORE_GLOBAL", "IMPORT_NAME", "IMPORT_FROM", "LOAD_METHOD", "STORE_NAME"}
+_NAME_OPS |= {"STORE_ATTR", "DELETE_ATTR"}
 _SHIFTED_NAME_OPS = {"LOAD_GLOBAL"} | ({"LOAD_ATTR"} if sys.version_info >= (3, 12) else set())
 if sys.version_info < (3, 12):
     _NAME_OPS.add("LOAD_ATTR")

@@ -13,6 +13,7 @@ CORPUS = ["asyncio.base_events", "email.message", "json.decoder", "argparse", "i
 CORPUS += ["pathlib", "dataclasses", "enum", "functools", "tarfile", "zipfile", "ast", "difflib"]
 NEEDED = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD", "STORE_GLOBAL", "IMPORT_NAME"}
 NEEDED |= {"IMPORT_FROM", "LOAD_CONST", "LOAD_DEREF", "LOAD_CLASSDEREF", "STORE_DEREF"}
+NEEDED |= {"STORE_ATTR", "DELETE_ATTR"}
 
 
 def code_objects(code: types.CodeType):

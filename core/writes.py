@@ -109,8 +109,17 @@ class Writes:
         return found
 
     def container_written(self, container: object) -> bool:
-        """Whether a function of a module that binds ``container`` writes into it."""
-        return any(id(container) in self.module(m).containers for m in self.holders(container))
+        """Whether a function of a module that binds ``container``, or that imports such a
+        module (``m.CACHE[k] = v``), writes into it."""
+        holders = self.holders(container)
+        if any(id(container) in self.module(m).containers for m in holders):
+            return True
+        return any(id(container) in self.module(m).containers for m in self._importers(holders))
+
+    def _importers(self, modules: list[types.ModuleType]) -> list[types.ModuleType]:
+        """The user modules that bind one of ``modules`` to a name (``import m``)."""
+        ids = {id(m) for m in modules}
+        return [m for m in self.user_modules() if any(id(v) in ids for v in vars(m).values())]
 
     def rebound(self, scope: dict, name: str) -> bool:
         """Whether a function of the module with these globals assigns ``name``."""

@@ -105,10 +105,10 @@ class ModuleSource:
         if definition and not (stmt.decorator_list or isinstance(stmt, ast.ClassDef)):
             return None  # a plain def runs nothing at import time
         run = list(_run_at_import(stmt))
-        receivers = {c for node in run if (c := _written_chain(node)) is not None}
+        receivers = {c for node in run if (c := _written_chain(node))}
         callees = {c for node in run if isinstance(node, ast.Call) and (c := _chain_of(node.func))}
         if definition:
-            callees |= {c for d in stmt.decorator_list if (c := _chain_of(d)) is not None}
+            callees |= {c for d in stmt.decorator_list if (c := _chain_of(d))}
             header = [*stmt.decorator_list, *getattr(stmt, "bases", ())]
             header += getattr(stmt, "keywords", ())
             dump = stmt.name + ":" + "|".join(ast.dump(n, annotate_fields=False) for n in header)
@@ -317,18 +317,7 @@ def _run_at_import(node: ast.AST):
             stack += ast.iter_child_nodes(current)
 
 
-def _chain_of(node: ast.AST) -> tuple[str, ...] | None:
-    """``a.b.c`` as ("a", "b", "c"); None for anything else (a call's result, a subscript)."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return (node.id, *reversed(parts))
-
-
-def _written_chain(node: ast.AST) -> tuple[str, ...] | None:
+def _written_chain(node: ast.AST) -> tuple[str, ...]:
     """The container a node writes into in place: `X[k] = v`, `del X[k]`, `X.update(...)`."""
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
         return _chain_of(node.value)
@@ -338,7 +327,7 @@ def _written_chain(node: ast.AST) -> tuple[str, ...] | None:
         and node.func.attr in MUTATORS
     ):
         return _chain_of(node.func.value)
-    return None
+    return ()
 
 
 def _chains(nodes) -> set[tuple[str, ...]]:

@@ -26,6 +26,10 @@ class Boundary:
         self._outside = tuple(
             {str(Path(paths[k]).resolve()) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
         )
+        self._outside_raw = tuple(
+            {f"{paths[k]}/" for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+            | {f"{root}/" for root in self._outside}
+        )
         self._cache: dict[str, bool] = {}
 
     def is_user_module(self, name: str | None) -> bool:
@@ -50,6 +54,8 @@ class Boundary:
         filename = getattr(module, "__file__", None)
         if filename is None:
             return name == "__main__"  # a notebook or REPL session
+        if filename.startswith(self._outside_raw):
+            return False  # installed: no need to resolve links (a file system call per module)
         resolved = str(Path(filename).resolve())
         return not any(resolved.startswith(root + "/") for root in self._outside)
 

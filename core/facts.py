@@ -13,6 +13,7 @@ Source text is read only to show a diff.
 from __future__ import annotations
 import __future__
 
+import dis
 import functools
 import inspect
 import itertools
@@ -59,6 +60,8 @@ class FunctionFacts:
     imports: tuple[tuple[str, int, tuple[str, ...]], ...]  # (module, level, from-names)
     attr_names: frozenset[str]
     mutated: frozenset[str]  # globals and closure names this code mutates: state, not input
+    rebound: frozenset[str]  # globals this code assigns (``global x; x = ...``)
+    attr_writes: frozenset[str]  # attributes it assigns, deletes or mutates in place
     dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
     # Names computed from a literal prefix, (what they are looked up on, prefix): see
     # skipwise.source.DynamicCall.
@@ -189,34 +192,20 @@ def leading_words(code: types.CodeType) -> frozenset[str]:
     )
 
 
-_MUTATORS = frozenset(
-    [
-        "append",
-        "extend",
-        "insert",
-        "remove",
-        "pop",
-        "popitem",
-        "clear",
-        "update",
-        "setdefault",
-        "add",
-        "discard",
-        "sort",
-        "reverse",
-        "__setitem__",
-        "__delitem__",
-    ]
-)
+_MUTATORS = _source.MUTATORS
 _OUTER_LOADS = ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF")
 _SIMPLE_LOADS = ("LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME")
 # What an instruction means to the scan (instructions not listed mean nothing to it), ordered
 # so related roles compare as ranges: a chain goes on through attributes; a local may be a module
 # imported in the body; a global starts a chain; from _OUTER_LOCAL up, an instruction can mutate
 # an outer name.
-_OTHER, _ATTRIBUTE, _IMPORT, _IMPORT_FROM, _LOCAL, _OUTER_LOCAL, _GLOBAL, _MUTATION = range(8)
+_ATTRIBUTE_STORE, _ATTRIBUTE, _IMPORT, _IMPORT_FROM, _LOCAL, _OUTER_LOCAL, _GLOBAL, _MUTATION = (
+    range(8)
+)
 _ATTRIBUTE_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 _ROLES = dict.fromkeys(_ATTRIBUTE_OPS, _ATTRIBUTE) | {
+    "STORE_ATTR": _ATTRIBUTE_STORE,
+    "DELETE_ATTR": _ATTRIBUTE_STORE,
     "IMPORT_NAME": _IMPORT,
     "IMPORT_FROM": _IMPORT_FROM,
     "LOAD_FAST": _LOCAL,
@@ -236,6 +225,8 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     imports: list[tuple[str, int, list[str]]] = []
     names: set[str] = set()
     mutated: set[str] = set()
+    attr_writes: set[str] = set()
+    rebound: set[str] = set()
     nested = tuple(_nested_code(code))
     # getattr and hasattr are the builtins unless the module binds its own.
     narrow = _BY_NAME_READERS.isdisjoint(module_globals or ())
@@ -249,7 +240,14 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         chained = -1  # the last instruction taken into a chain
         for i in [i for i, op in enumerate(ops) if op in _ROLES]:
             role = _ROLES[ops[i]]
-            if i <= chained or role == _ATTRIBUTE:
+            if role <= _ATTRIBUTE:
+                # `x.attr = v`, `del x.attr`, `x.attr.append(v)`: an attribute written.
+                if role == _ATTRIBUTE_STORE or (
+                    i + 1 < end and ops[i + 1] in _ATTRIBUTE_OPS and args[i + 1] in _MUTATORS
+                ):
+                    attr_writes.add(args[i])  # type: ignore[arg-type]
+                continue
+            if i <= chained:
                 continue
             argval = args[i]
             chain: list | None = None
@@ -268,7 +266,9 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
                     chain.append(name)  # getattr(m, "f"): m.f, not the whole of m
                 chains[tuple(chain)] = None
             if role >= _OUTER_LOCAL:
-                _note_mutation(ops, args, i, co, mutated)
+                _note_mutation(ops, args, i, co, mutated, attr_writes)
+                if ops[i] == "STORE_GLOBAL":
+                    rebound.add(argval)  # type: ignore[arg-type]
             elif role == _IMPORT:
                 level = args[i - 2] if i >= 2 else 0
                 level = level if isinstance(level, int) else 0
@@ -287,6 +287,8 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         imports=tuple((m, lvl, tuple(fr)) for m, lvl, fr in imports),
         attr_names=frozenset(names),
         mutated=frozenset(mutated),
+        rebound=frozenset(rebound),
+        attr_writes=frozenset(attr_writes),
         dynamic=tuple(dict.fromkeys(call.message for call in dynamic)) if dynamic else (),
         dispatch=tuple(dict.fromkeys((c.target, c.prefix) for c in dynamic if c.prefix))
         if dynamic
@@ -345,15 +347,45 @@ def _dynamic(
     return _source.dynamic_calls(definition.node)
 
 
+def _before_key(co: types.CodeType, i: int) -> int | None:
+    """The instruction before the key expression that instruction ``i`` (a subscript store)
+    consumes: the key is the shortest run of instructions before ``i`` that pushes one value.
+    Rare (keys are mostly a name or a constant), so ``dis`` reads the stack effects."""
+    instructions = [ins for ins in dis.get_instructions(co) if ins.opname != "EXTENDED_ARG"]
+    pushed = 0
+    for j in range(i - 1, 0, -1):
+        ins = instructions[j]
+        if ins.is_jump_target or "JUMP" in ins.opname:
+            return None  # a conditional key expression: not followed
+        try:
+            pushed += dis.stack_effect(ins.opcode, ins.arg, jump=False)
+        except ValueError:
+            return None
+        if pushed == 1:
+            return j - 1
+    return None
+
+
 def _note_mutation(
-    ops: list[str], args: list[object], i: int, co: types.CodeType, out: set[str]
+    ops: list[str],
+    args: list[object],
+    i: int,
+    co: types.CodeType,
+    out: set[str],
+    attributes: set[str],
 ) -> None:
     op, argval = ops[i], args[i]
     if op in _OUTER_LOADS and i + 1 < len(ops):
         if ops[i + 1] in _ATTRIBUTE_OPS and args[i + 1] in _MUTATORS:
             out.add(argval)  # type: ignore[arg-type]
     elif op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
-        if ops[i - 2] in _OUTER_LOADS and ops[i - 1] in _SIMPLE_LOADS:
-            out.add(args[i - 2])  # type: ignore[arg-type]
+        # The container is loaded just before the key: `X[k] = v`, `x.attr[f(k)] = v`.
+        container = i - 2 if ops[i - 1] in _SIMPLE_LOADS else _before_key(co, i)
+        if container is None:
+            return
+        if ops[container] in _OUTER_LOADS:
+            out.add(args[container])  # type: ignore[arg-type]
+        elif ops[container] in _ATTRIBUTE_OPS:
+            attributes.add(args[container])  # type: ignore[arg-type]
     elif op in ("STORE_GLOBAL", "STORE_DEREF") and argval not in co.co_cellvars:
         out.add(argval)  # type: ignore[arg-type]

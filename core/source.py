@@ -32,6 +32,20 @@ class Definition:
     line: int
 
 
+@dataclass(frozen=True)
+class TopStatement:
+    """A module-level statement that may put something into a container at import time."""
+
+    index: int  # its position in the module
+    digest: str  # its normalised AST; for a decorated definition, the header (not the body)
+    text: str
+    binds: frozenset[str]  # names it assigns
+    receivers: frozenset[tuple[str, ...]]  # what it writes into: `X[k] = v`, `X.update(...)`
+    callees: frozenset[tuple[str, ...]]  # what it calls or decorates with at import time
+    reads: frozenset[tuple[str, ...]]  # every name chain it loads: its inputs
+    defines: str | None  # the name a decorated function or a class statement binds
+
+
 class ModuleSource:
     """One source file: its normalised tree and an index of definitions by qualified name."""
 
@@ -43,6 +57,7 @@ class ModuleSource:
         self._by_qualname: dict[str, list[ast.AST]] = defaultdict(list)
         _index(self.tree, "", self._by_qualname)
         self._definitions: dict[tuple[str, int], Definition | None] = {}
+        self._top: tuple[TopStatement, ...] | None = None
 
     def definition(self, qualname: str, firstlineno: int | None) -> Definition | None:
         """The definition with this qualname; ``firstlineno`` picks one among redefinitions."""
@@ -64,18 +79,60 @@ class ModuleSource:
 
     def bindings(self, name: str) -> list[ast.stmt]:
         """Top-level statements that bind ``name`` (for globals that cannot be hashed by value)."""
-        found = []
-        for stmt in self.tree.body:
-            targets: list[ast.AST] = []
-            if isinstance(stmt, ast.Assign):
-                targets = stmt.targets
-            elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
-                targets = [stmt.target]
-            elif isinstance(stmt, ast.With | ast.For | ast.If | ast.Try):
-                targets = [stmt]
-            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
-                found.append(stmt)
-        return found
+        return _bindings(self.tree.body, name)
+
+    def class_bindings(self, qualname: str, name: str) -> list[ast.stmt]:
+        """Statements of a class body that bind ``name`` (a class attribute)."""
+        definition = self.definition(qualname, None)
+        if definition is None or not isinstance(definition.node, ast.ClassDef):
+            return []
+        return _bindings(definition.node.body, name)
+
+    def top_statements(self) -> tuple[TopStatement, ...]:
+        """The module-level statements that can bind or fill a container at import time."""
+        if self._top is None:
+            self._top = tuple(
+                top
+                for i, stmt in enumerate(self.tree.body)
+                if (top := self._top_statement(i, stmt))
+            )
+        return self._top
+
+    def _top_statement(self, index: int, stmt: ast.stmt) -> TopStatement | None:
+        if isinstance(stmt, ast.Import | ast.ImportFrom | ast.Expr) and not _calls(stmt):
+            return None
+        definition = isinstance(stmt, _DEFINITIONS)
+        if definition and not (stmt.decorator_list or isinstance(stmt, ast.ClassDef)):
+            return None  # a plain def runs nothing at import time
+        run = list(_run_at_import(stmt))
+        receivers = {c for node in run if (c := _written_chain(node))}
+        callees = {c for node in run if isinstance(node, ast.Call) and (c := _chain_of(node.func))}
+        if definition:
+            callees |= {c for d in stmt.decorator_list if (c := _chain_of(d))}
+            header = [*stmt.decorator_list, *getattr(stmt, "bases", ())]
+            header += getattr(stmt, "keywords", ())
+            dump = stmt.name + ":" + "|".join(ast.dump(n, annotate_fields=False) for n in header)
+            reads = _chains(n for h in header for n in ast.walk(h))
+        else:
+            dump = ast.dump(stmt, annotate_fields=False)
+            reads = _chains(ast.walk(stmt))
+        binds = (
+            set()
+            if definition
+            else {n.id for n in run if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        )
+        if not (binds or receivers or callees or definition):
+            return None
+        return TopStatement(
+            index=index,
+            digest=hashing.digest_fields("statement", dump),
+            text=self.text_of(stmt),
+            binds=frozenset(binds),
+            receivers=frozenset(receivers),
+            callees=frozenset(callees),
+            reads=frozenset(reads),
+            defines=stmt.name if definition else None,
+        )
 
     def imports_of(self, name: str) -> list[tuple[str, int, str]]:
         """Top-level ``from M import X [as name]`` (and ``from M import *``) statements that may
@@ -218,6 +275,61 @@ def expression_chains(*nodes: ast.AST) -> set[tuple[str, ...]]:
     return _chains(sub for node in nodes for sub in ast.walk(node))
 
 
+def _bindings(body: list[ast.stmt], name: str) -> list[ast.stmt]:
+    found = []
+    for stmt in body:
+        targets: list[ast.AST] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            targets = [stmt.target]
+        elif isinstance(stmt, ast.With | ast.For | ast.If | ast.Try):
+            targets = [stmt]
+        if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+            found.append(stmt)
+    return found
+
+
+# Methods that change a container in place (`X.update(...)`).
+MUTATORS = frozenset(
+    {"append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "setdefault"}
+    | {"add", "discard", "sort", "reverse", "__setitem__", "__delitem__"}
+)
+
+
+def _calls(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(stmt))
+
+
+def _run_at_import(node: ast.AST):
+    """The nodes of a module-level statement that run when the module is imported: not the
+    bodies of functions and lambdas (a class body runs)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+            stack += [*current.decorator_list, *current.args.defaults]
+            stack += [d for d in current.args.kw_defaults if d is not None]
+        elif isinstance(current, ast.Lambda):
+            stack += [*current.args.defaults, *(d for d in current.args.kw_defaults if d)]
+        else:
+            stack += ast.iter_child_nodes(current)
+
+
+def _written_chain(node: ast.AST) -> tuple[str, ...]:
+    """The container a node writes into in place: `X[k] = v`, `del X[k]`, `X.update(...)`."""
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+        return _chain_of(node.value)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in MUTATORS
+    ):
+        return _chain_of(node.func.value)
+    return ()
+
+
 def _chains(nodes) -> set[tuple[str, ...]]:
     """Dotted name chains (``m.CONST`` -> ("m", "CONST")) loaded by the given AST nodes."""
     nodes = list(nodes)
@@ -281,7 +393,21 @@ _READING_ATTRIBUTES = {"getattr", "hasattr"}  # a prefix found in their name is 
 _BY_NAME_CALLERS = {"methodcaller", "attrgetter"}
 DYNAMIC_NAMES = frozenset(
     {*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, *_BY_NAME_CALLERS, "import_module"}
+    | {"__subclasses__", "__dict__"}
 )
+
+
+def attribute_lines(code, module_globals: dict | None, name: str) -> str:
+    """Where a function loads the attribute ``name`` ("line 12, 14"), for warnings."""
+    definition = find_definition(
+        code.co_filename, module_globals, code.co_qualname, code.co_firstlineno
+    )
+    lines = sorted(
+        {n.lineno for n in ast.walk(definition.node) if getattr(n, "attr", None) == name}
+        if definition
+        else set()
+    )
+    return ", ".join(f"line {n}" for n in lines) or f"line {code.co_firstlineno}"
 
 
 OWN_MODULE = ("<module>",)  # a dispatch target: the module the code is defined in
@@ -312,6 +438,13 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
     local_names = _local_names(node)
     followed: set[int] = set()  # globals() calls whose computed name has a prefix
     for call in ast.walk(node):
+        if (
+            isinstance(call, ast.Subscript)
+            and isinstance(call.value, ast.Attribute)
+            and call.value.attr == "__dict__"
+            and not isinstance(call.slice, ast.Constant)
+        ):
+            found.append(DynamicCall(f"line {call.lineno}: __dict__[...] with a computed name"))
         if isinstance(call, ast.Subscript) and _is_globals_call(call.value):
             prefix = literal_prefix(call.slice)  # globals()[f"step_{x}"]
             if prefix:
@@ -342,6 +475,8 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
                 found.append(DynamicCall(f"{line}globals().get()", prefix, OWN_MODULE))
         elif isinstance(func, ast.Attribute) and func.attr == "import_module":
             found.append(DynamicCall(f"{line}importlib.import_module()"))
+        elif isinstance(func, ast.Attribute) and func.attr == "__subclasses__":
+            found.append(DynamicCall(f"{line}classes found by __subclasses__()"))
         elif (
             name in _BY_NAME_CALLERS
             and call.args

@@ -37,7 +37,9 @@ Cache layers: a warm signature only re-checks. What is remembered, and what ends
   what each code object loads and is (:mod:`skipwise.facts`, by identity: code never
   changes), parsed source files (:mod:`skipwise.source`, parsed again when a file changes),
   which modules are user code (:class:`Boundary`) and the warnings given (``_warned``). A
-  marker for an unbound name lives while an entry uses it.
+  marker for an unbound name lives while an entry uses it. What user code writes at run time
+  (:mod:`skipwise.writes`) is indexed per boundary and indexed again when ``sys.modules``
+  grows or shrinks; an entry hashed by import-time statements is checked against it too.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import collections
 import functools
 import importlib
 import importlib.util
+import inspect
 import sys
 import types
 import warnings
@@ -58,6 +61,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from skipwise import source as _source
+from skipwise import writes as _writes
 from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import Boundary, canonical_key, module_label, module_named
 from skipwise.codegraph import CodeGraph, CodeNode, graph_digest
@@ -76,6 +80,7 @@ from skipwise.inputs import Input, portable_text
 from skipwise.memo import trim
 from skipwise.reads import ADVICE, reads_of
 from skipwise.values import Unhashable, ValueHasher, qualified_type_name
+from skipwise.writes import STATE_TYPES, resolve
 
 _MISSING = object()
 Check = Callable[[], bool]
@@ -107,7 +112,8 @@ class _Entry:
     location: str = ""
     attr_names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()  # members starting with one are reachable (computed names)
-    members: tuple[tuple[str, object], ...] = ()  # a class's members, included when reachable
+    # A class's members (name, value, written at run time), included when reachable.
+    members: tuple[tuple[str, object, bool], ...] = ()
     # Members that count even when no user code names them (the class derives from a library
     # class, whose code may call or read them).
     library_facing: frozenset[str] = frozenset()
@@ -153,10 +159,6 @@ class _Marker:
 _markers: weakref.WeakValueDictionary[str, _Marker] = weakref.WeakValueDictionary()
 _MODULE_FACTS = {"__file__", "__name__", "__spec__", "__loader__", "__cached__", "__path__"}
 _MODULE_FACTS |= {"__package__", "__builtins__"}
-# Mutable builtin containers: the only values that reachable code's mutations make "state".
-_STATE_TYPES = {list, dict, set, bytearray}
-_STATE_TYPES |= {collections.deque, collections.OrderedDict, collections.defaultdict}
-_STATE_TYPES |= {collections.Counter}
 # Names the language or a library calls without user code naming them.
 _PROTOCOL_NAMES = frozenset({"keys"})
 # Class dictionary entries that are interpreter or library machinery, not the class's content.
@@ -235,9 +237,9 @@ _MAX_NESTING = 40
 
 
 def _emit(messages: Iterable[str]) -> None:
-    """Warn once per process about code the analysis cannot follow."""
+    """Warn once per process about what the analysis cannot follow or hash."""
     for message in messages:
-        if message.startswith("skipwise cannot follow") and message not in _warned:
+        if message not in _warned:
             _warned[message] = None
             trim(_warned, _WARNINGS)
             warnings.warn(message, SkipwiseWarning, stacklevel=6)
@@ -503,7 +505,7 @@ class _Walk:
                 if len(included) == len(entry.members):
                     continue
                 everything = self.all_members and key == self.root_key
-                for name, member in entry.members:
+                for name, member, state in entry.members:
                     label = "member:" + name
                     if label in included or not (
                         everything
@@ -511,7 +513,7 @@ class _Walk:
                         or _reachable(name, self.attr_names, prefixes)
                     ):
                         continue
-                    included[label] = self.visit(member, f"{key}.{name}")
+                    included[label] = self.visit(member, f"{key}.{name}", state)
                     self.drain()
                     changed = True
 
@@ -538,9 +540,8 @@ _STATE_SUFFIX = "#state"
 def _classify(boundary: Boundary, obj: object, binding: str, state: bool) -> _Kind:
     """(kind, object to process instead, key, whether the key is the object's own name rather
     than where it was found)."""
-    if state and type(obj) in _STATE_TYPES:
-        # Apart from the same binding read as a constant: to a function that only reads it,
-        # a container's contents are an input; to one that fills it, they are not.
+    if state and not is_code(obj):
+        # Written at run time (see skipwise.writes): hashed by what import time put there.
         return "state", obj, binding + _STATE_SUFFIX, False
     inner = _unwrap(obj)
     if inner is not obj:
@@ -769,7 +770,7 @@ class _Builder:
                 return  # builtins are outside every signature
             self._marker("unbound" if obj is _MISSING else "module-fact", label, module_name, name)
             return
-        owner = module_name
+        owner, owner_scope = module_name, scope
         for attr in chain[1:]:
             if not issubclass(type(obj), types.ModuleType) or not self.boundary.is_user_module(
                 obj.__name__
@@ -784,9 +785,17 @@ class _Builder:
                     self._marker("unbound", label, obj.__name__, attr)
                     return
                 break  # the module computes it (PEP 562): all of the module counts
-            owner, name, obj = obj.__name__, attr, nxt
+            owner, owner_scope, name, obj = obj.__name__, vars(obj), attr, nxt
         binding = f"{module_label(owner)}:{name}"
-        self.children.append(_Child(label, obj, binding, state and len(chain) <= 2))
+        written = self._written(obj, owner_scope, name, state and len(chain) <= 2)
+        self.children.append(_Child(label, obj, binding, written))
+
+    def _written(self, obj: object, scope: dict, name: str, mutated: bool) -> bool:
+        """Whether user code writes this global at run time: a container it fills, or a name a
+        function assigns (``global x``). Then it is state, hashed by what import time put there."""
+        if type(obj) in STATE_TYPES:
+            return mutated or _writes.current(self.boundary).container_written(obj)
+        return _writes.current(self.boundary).rebound(scope, name) and not is_code(obj)
 
     def _marker(self, kind: str, label: str, module_name: str, name: str) -> None:
         key = f"{kind}:{module_label(module_name)}:{name}"
@@ -877,9 +886,8 @@ class _Builder:
             value = _cell_contents(cell)
             self.checks.append(lambda cell=cell, value=value: _cell_contents(cell) is value)
             if value is not _MISSING:
-                self.children.append(
-                    _Child("closure:" + name, value, f"{self.key}/{name}", name in facts.mutated)
-                )
+                state = name in facts.mutated and type(value) in STATE_TYPES
+                self.children.append(_Child("closure:" + name, value, f"{self.key}/{name}", state))
         prefixes = self._dispatch(facts.dispatch, fn.__globals__, module_name)
         extra = (defaults or (), kwdefaults or {}, attributes)
         extra_digest = ""
@@ -903,6 +911,7 @@ class _Builder:
         messages += tuple(
             f"skipwise cannot follow {what} {where}; {ADVICE}" for what in reads.unfollowed
         )
+        messages += self._accessors(fn, facts.attr_names)
         return self.entry(
             "function",
             digest_fields("function", *parts) if parts else facts.digest,
@@ -959,6 +968,21 @@ class _Builder:
             return obj
         return None
 
+    def _accessors(self, fn: types.FunctionType, names: frozenset[str]) -> tuple[str, ...]:
+        """User classes registered as pandas accessors (``df.geo.area()``), found by the
+        attribute names the function loads: included, and named in a warning, since an
+        attribute name is all that links them."""
+        messages = []
+        for name, accessor in _pandas_accessors(self.boundary, names):
+            self.children.append(_Child(f"accessor:{name}", accessor, f"{self.key}/{name}"))
+            where = _source.attribute_lines(fn.__code__, fn.__globals__, name)
+            messages.append(
+                f"skipwise reaches {accessor.__module__}.{accessor.__qualname__}, registered "
+                f"with pandas as the accessor .{name}, only by that name in {self.key} "
+                f"({where}); if it is reached otherwise, declare it with depends_on=[...]"
+            )
+        return tuple(messages)
+
     def _import_module(self, module: str, level: int, scope: dict) -> types.ModuleType | None:
         try:
             absolute = importlib.util.resolve_name("." * level + module, scope.get("__package__"))
@@ -1013,11 +1037,18 @@ class _Builder:
         for chain in _source.annotation_chains(own["__annotations__"].values()):
             self.chain(module_globals, chain, cls.__module__, "annotation:" + ".".join(chain))
         keywords = self._class_keywords(cls, module_globals)
-        members = tuple(
-            (name, value)
-            for name, value in snapshot.items()
-            if name not in _CLASS_MACHINERY and (_is_member_code(value) or not _dunder(name))
-        )
+        written = _writes.current(self.boundary)
+        src: Any = _MISSING  # read only for a member that code writes
+        members = []
+        for name, value in snapshot.items():
+            if name in _CLASS_MACHINERY or (_dunder(name) and not _is_member_code(value)):
+                continue
+            state = not is_code(value) and written.attribute_written(cls, name)
+            if state and src is _MISSING:
+                src = _class_source(cls)
+            if state and src is not None and not src.class_bindings(cls.__qualname__, name):
+                continue  # set at run time (``cls._instance = ...``) where the body binds nothing
+            members.append((name, value, state))
         library = [
             k for k in cls.__mro__[1:] if k is not object and not self.boundary.is_user_type(k)
         ]
@@ -1028,7 +1059,7 @@ class _Builder:
             digest_fields("class", digest, "open" if library else "closed", *keywords),
             text=lambda: class_source(cls),
             location=location_text(module_globals, None),
-            members=members,
+            members=tuple(members),
             library_facing=_library_facing(members, library, machinery, snapshot),
             rebuild=None
             if _frozen(tuple(own["__annotations__"].values()))
@@ -1121,15 +1152,18 @@ class _Builder:
         )
 
     def _statements(self, obj: object) -> tuple[str, str] | None:
-        """The module-level statements binding this key's name to ``obj`` (digest, text), with
-        the names they use as children; None when there are none or the file changed since
-        import. A name imported from another user module (``from db import ENGINE``, relative,
-        re-exported by a package, imported again and again) is followed to the module that
-        binds it."""
+        """The statements binding this key's name to ``obj`` (digest, text), with the names
+        they use as children: at the top level of a module, or in a class body for a class
+        attribute; None when there are none or the file changed since import. A name imported
+        from another user module (``from db import ENGINE``, relative, re-exported by a package,
+        imported again and again) is followed to the module that binds it."""
         label, _, name = self.key.removesuffix(_STATE_SUFFIX).partition(":")
         module = module_named(label)
-        if module is None or "/" in name or "." in name:
+        if module is None or "/" in name:
             return None
+        owner, _, attribute = name.rpartition(".")
+        if owner:
+            return self._class_statements(module, owner, attribute)
         found = self._binding_module(module, name, obj)
         if found is None:
             return None
@@ -1139,6 +1173,26 @@ class _Builder:
         for chain in sorted(chains):
             if chain[0] != name:
                 self.chain(module_globals, chain, module.__name__, "=" + ".".join(chain))
+        return statement_digest, text
+
+    def _class_statements(
+        self, module: types.ModuleType, owner: str, name: str
+    ) -> tuple[str, str] | None:
+        """A class attribute's statements in its class body; their names resolve as the body's
+        do (the class's namespace, then the module's)."""
+        if not _source.unchanged_since_import(module):
+            return None
+        module_globals = vars(module)
+        cls = resolve(module_globals, tuple(owner.split(".")))
+        src = _class_source(cls) if isinstance(cls, type) else None
+        statements = src.class_bindings(cls.__qualname__, name) if src else []  # type: ignore[union-attr]
+        if not statements:
+            return None
+        statement_digest, text, chains = src.statements_digest(statements)  # type: ignore[union-attr]
+        scope = collections.ChainMap(vars(cls), module_globals)  # type: ignore[arg-type]
+        for chain in sorted(chains):
+            if chain[0] != name:
+                self.chain(scope, chain, module.__name__, "=" + ".".join(chain))  # type: ignore[arg-type]
         return statement_digest, text
 
     def _binding_module(
@@ -1186,15 +1240,66 @@ class _Builder:
         return None
 
     def state(self, obj: object) -> _Entry:
-        """A container that reachable code fills (a memo, a registry): its contents are not an
-        input, but the statement that binds it (seed values, preloaded handlers) is."""
+        """What user code writes at run time (a memo, a registry, ``global _client``, a class
+        attribute set on first use): not its current value, but what import time put there
+        (see :mod:`skipwise.writes`). Without source, its value when first seen (not for a closure cell)."""
         t = type(obj)
         self.checks.append(lambda: type(obj) is t)
-        statements = self._statements(obj)
-        source = statements[1] if statements else ""
-        type_name = f"{t.__module__}.{t.__qualname__}"
-        digest = digest_fields("state", type_name, statements[0] if statements else "")
-        return self.entry("state", digest, source=source)
+        parts: list[str] = []  # not the type: code may assign a dict where import left None
+        texts: list[str] = []
+        complete = False
+        if t in STATE_TYPES:
+            written = _writes.current(self.boundary)
+            modules = written.modules
+            self.checks.append(lambda: _writes.loaded() == modules)  # a new module may seed it
+            seeds, complete = written.seeds(obj)
+            for module, stmt in seeds:
+                self._seed(obj, module, stmt)
+                parts += [module_label(module.__name__), stmt.digest]
+                texts.append(stmt.text)
+            complete = complete and bool(seeds)
+            self._unsourced_code(obj, written.unsourced())
+        if not complete or "." in self.key.partition(":")[2]:
+            statements = self._statements(obj)
+            if statements is not None:
+                parts.append(statements[0])
+                texts.append(statements[1])
+                complete = True
+        if not complete and "/" not in self.key:  # a closure's cell: made by code run later
+            parts.append(self.values(obj, "value")[0])
+        return self.entry("state", digest_fields("state", *parts), source="".join(texts))
+
+    def _unsourced_code(self, obj: Any, modules: set[str]) -> None:
+        """Functions and classes in the container that modules without source defined (a
+        notebook registering a handler): no statement tells of them, so they count as found."""
+        if not modules:
+            return
+        items = [*obj.keys(), *obj.values()] if isinstance(obj, dict) else list(obj)
+        found = {}
+        for item in items:
+            if is_code(item) and getattr(item, "__module__", None) in modules:
+                name = f"{module_label(item.__module__)}:{getattr(item, '__qualname__', '?')}"
+                found[name] = item
+        for name in sorted(found):
+            self.children.append(_Child(f"={name}", found[name], f"{self.key}/{name}"))
+
+    def _seed(self, obj: object, module: types.ModuleType, stmt: _source.TopStatement) -> None:
+        """What an import-time statement that fills ``obj`` reads (a registered function, the
+        values it puts in) become children; not what it writes (the container, an accumulator
+        of a loop, the loop's variables), which it produces rather than reads."""
+        scope, label = vars(module), module_label(module.__name__)
+        for chain in sorted(stmt.reads):
+            if chain[0] in stmt.binds or any(
+                chain[:n] in stmt.receivers or resolve(scope, chain[:n]) is obj
+                for n in range(1, len(chain) + 1)
+            ):
+                continue
+            self.chain(scope, chain, module.__name__, f"={label}:{'.'.join(chain)}")
+        if stmt.defines:
+            defined = self._lookup(scope, stmt.defines)
+            if defined is not _MISSING:
+                binding = f"{label}:{stmt.defines}"
+                self.children.append(_Child(f"={binding}", defined, binding))
 
     def input(self, obj: Input) -> _Entry:
         """A file or environment variable: hashed again every pass, since it changes without
@@ -1220,7 +1325,7 @@ class _Builder:
 
 
 def _library_facing(
-    members: tuple[tuple[str, object], ...],
+    members: list[tuple[str, object, bool]],
     library: list[type],
     machinery: list[type],
     namespace: dict[str, object],
@@ -1245,7 +1350,7 @@ def _library_facing(
     starts = tuple(prefixes)
     return frozenset(
         name
-        for name, value in members
+        for name, value, _ in members
         if not _plain_method(value) or name in defined or name.startswith(starts)
     )
 
@@ -1313,6 +1418,27 @@ def _plain_method(value: object) -> bool:
     if type(value) is functools.cached_property:
         return _plain_method(value.func)
     return False
+
+
+def _pandas_accessors(boundary: Boundary, names: frozenset[str]) -> list[tuple[str, type]]:
+    """(name, class) of user classes registered on pandas objects under one of ``names``."""
+    pandas = sys.modules.get("pandas")
+    found: dict[str, type] = {}
+    for owner in (getattr(pandas, n, None) for n in ("DataFrame", "Series", "Index")):
+        for name in sorted(names & getattr(owner, "_accessors", set())):
+            accessor = getattr(inspect.getattr_static(owner, name, None), "_accessor", None)
+            if isinstance(accessor, type) and boundary.is_user_type(accessor):
+                found[name] = accessor
+    return sorted(found.items())
+
+
+def _class_source(cls: type) -> _source.ModuleSource | None:
+    """The parsed file that defines ``cls``, if it is the code that ran."""
+    module = sys.modules.get(cls.__module__)
+    if module is None or not _source.unchanged_since_import(module):
+        return None
+    src = _source.module_source(getattr(module, "__file__", None), vars(module))
+    return src if src is not None and src.definition(cls.__qualname__, None) else None
 
 
 def _function_holds(

@@ -161,16 +161,19 @@ def test_a_reached_closure_is_part_of_the_reaching_one(module) -> None:
             assert node.get("refs", {}).items() <= reached.get("refs", {}).items(), key
 
 
-def test_a_container_both_filled_and_read_counts_both_ways(module) -> None:
-    """``setup`` fills RATES (its contents are not an input to it); ``Money.value`` reads it
-    (they are): the graph of ``total`` holds both, so editing the rates reruns it."""
+def test_a_container_some_code_fills_is_state_for_its_readers_too(module, make_module) -> None:
+    """``setup`` fills RATES and ``Money.value`` only reads it: both see what import time put
+    in it (its statement), so running ``setup`` changes nothing and editing the rates does."""
     _fresh_caches()
     nodes = _graphs([("total", module.total)])["total"]["nodes"]
-    assert nodes["closuremod:RATES"]["kind"] == "constant"
+    assert "closuremod:RATES" not in nodes
     assert nodes["closuremod:RATES#state"]["kind"] == "state"
     before = code_graph(module.total).digest
-    module.RATES["eur"] = 1.2
-    assert code_graph(module.total).digest != before
+    module.total(1)  # setup() adds "usd" at run time
+    assert "usd" in module.RATES
+    assert code_graph(module.total).digest == before
+    edited = make_module("closuremod", SOURCE.replace('{"eur": 1.1}', '{"eur": 1.2}'))
+    assert code_graph(edited.total).digest != before
 
 
 def test_members_reached_through_another_closure_are_included(module) -> None:

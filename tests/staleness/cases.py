@@ -1148,6 +1148,93 @@ LIBRARY_CLASSES = _files(
     }
 )
 
+# --- what import time put into what code writes at run time (memos, registries, lazy attributes)
+REGISTRY = _files(
+    {
+        "registry.py": """
+        HANDLERS = {}
+        DEFAULTS = {}
+        DEFAULTS.update({"rate": 0.5})
+        SCALES = []
+        SCALES.extend([1, 2])
+
+
+        def register(name):
+            def deco(fn):
+                HANDLERS[name] = fn
+                return fn
+            return deco
+
+
+        def add(name, fn):
+            _store(name, fn)
+
+
+        def _store(name, fn):
+            HANDLERS[name] = fn
+
+
+        @register("inc")
+        def inc(x):
+            return x + 1
+        """,
+        "plugins.py": """
+        import registry
+        from registry import HANDLERS, add, register
+
+
+        @register("double")
+        def double(x):
+            return x * 2
+
+
+        @register("other")
+        def other(x):
+            return x + 100
+
+
+        def halve(x):
+            return x / 2
+
+
+        def unrelated(x):
+            return x - 7
+
+
+        HANDLERS["half"] = halve
+        add("neg", lambda x: -x)
+        registry.DEFAULTS["offset"] = 3
+        """,
+        "pipe.py": """
+        import registry
+        import plugins  # noqa: F401  (registers its handlers)
+
+        _MEMO = {}
+
+
+        def handler(name):
+            # a fallback written at run time: the registry is state
+            return registry.HANDLERS.setdefault(name, lambda x: x)
+
+
+        def rate():
+            return registry.DEFAULTS.setdefault("rate", 1.0)
+
+
+        def memo(x):
+            if x not in _MEMO:
+                _MEMO[x] = handler("double")(x) + handler("half")(x) + handler("neg")(x)
+            return _MEMO[x]
+
+
+        def task(x):
+            registry.SCALES.append(x)
+            return (memo(x) + handler("inc")(x) + rate() + registry.DEFAULTS["offset"]
+                    + sum(registry.SCALES[:2]))
+        """,
+    }
+)
+
 BY_NAME = _files(
     {
         "pipe.py": """
@@ -1182,6 +1269,67 @@ BY_NAME = _files(
 
         def b(x):
             return x + 2
+        """,
+    }
+)
+
+SUBCLASSES = _files(
+    {
+        "pipe.py": """
+        KINDS = {}
+
+
+        class Step:
+            def __init_subclass__(cls, **kwargs):
+                super().__init_subclass__(**kwargs)
+                KINDS[cls.__name__.lower()] = cls
+
+
+        class Scale(Step):
+            def run(self, x):
+                return x * 2
+
+
+        def task(x):
+            kind = KINDS.setdefault("scale", Step)
+            return kind().run(x)
+        """,
+    }
+)
+
+LAZY = _files(
+    {
+        "pipe.py": """
+        class Converter:
+            _table = None
+            base = 10
+
+            @classmethod
+            def table(cls):
+                if cls._table is None:
+                    cls._table = {i: i * cls.base for i in range(5)}
+                return cls._table
+
+
+        class Client:
+            factor = 3
+
+            def get(self, x):
+                return x * self.factor
+
+
+        _client = None
+
+
+        def client():
+            global _client
+            if _client is None:
+                _client = Client()
+            return _client
+
+
+        def task(x):
+            return Converter.table()[x] + client().get(x)
         """,
     }
 )
@@ -1390,3 +1538,133 @@ CASES += [
         "pipe:declared",
     ),
 ]
+
+CASES += [
+    Case(
+        "registered in another module by decorator",
+        RERUN,
+        (edit("plugins.py", "return x * 2", "return x * 3"),),
+        REGISTRY,
+    ),
+    Case(
+        "registered in the registry's module by decorator",
+        RERUN,
+        (edit("registry.py", "return x + 1", "return x + 2"),),
+        REGISTRY,
+    ),
+    Case(
+        "registered by a module-level X[k] = v",
+        RERUN,
+        (edit("plugins.py", "return x / 2", "return x / 4"),),
+        REGISTRY,
+    ),
+    Case(
+        "registered through a helper that writes the registry",
+        RERUN,
+        (edit("plugins.py", "lambda x: -x", "lambda x: -x * 2"),),
+        REGISTRY,
+    ),
+    Case(
+        "key of a registration",
+        RERUN,
+        (edit("plugins.py", '@register("double")', '@register("twice")'),),
+        REGISTRY,
+    ),
+    # Unavoidable: which entry a task uses is known only at run time (the key may be computed).
+    Case(
+        "another registered function",
+        RERUN,
+        (edit("plugins.py", "return x + 100", "return x + 101"),),
+        REGISTRY,
+    ),
+    Case(
+        "seeded by .update() at module level",
+        RERUN,
+        (edit("registry.py", '{"rate": 0.5}', '{"rate": 0.25}'),),
+        REGISTRY,
+    ),
+    Case(
+        "seeded by .extend() at module level",
+        RERUN,
+        (edit("registry.py", "[1, 2]", "[1, 3]"),),
+        REGISTRY,
+    ),
+    Case(
+        "seeded from another module",
+        RERUN,
+        (edit("plugins.py", '["offset"] = 3', '["offset"] = 4'),),
+        REGISTRY,
+    ),
+    Case(
+        "comment in a registered function",
+        REUSE,
+        (edit("plugins.py", "return x * 2", "return x * 2  # twice"),),
+        REGISTRY,
+    ),
+    Case(
+        "unregistered function beside registered ones",
+        REUSE,
+        (edit("plugins.py", "return x - 7", "return x - 8"),),
+        REGISTRY,
+    ),
+    Case(
+        "registered by __init_subclass__",
+        RERUN,
+        (edit("pipe.py", "return x * 2", "return x * 5"),),
+        SUBCLASSES,
+    ),
+    Case(
+        "class attribute read by a lazily filled one",
+        RERUN,
+        (edit("pipe.py", "base = 10", "base = 11"),),
+        LAZY,
+    ),
+    Case(
+        "class statement of a lazily assigned attribute",
+        RERUN,
+        (edit("pipe.py", "_table = None", "_table = {0: 1, 1: 1, 2: 2, 3: 3, 4: 4}"),),
+        LAZY,
+    ),
+    Case(
+        "class of a lazily assigned global",
+        RERUN,
+        (edit("pipe.py", "factor = 3", "factor = 4"),),
+        LAZY,
+    ),
+    Case(
+        "statement of a lazily assigned global",
+        RERUN,
+        (edit("pipe.py", "_client = None", "_client = Client()"),),
+        LAZY,
+    ),
+]
+
+MEMO = _files(
+    {
+        "pipe.py": """
+        _LENGTHS = {"": 0}
+
+
+        def load(name):
+            return _LENGTHS.setdefault(name, len(name) * 2)
+
+
+        def lookup(name):
+            return _LENGTHS.get(name, -1)  # only reads what load() fills
+
+
+        def task(x):
+            return load("abc") + lookup("abc") + x
+        """,
+    }
+)
+
+CASES += [
+    Case("memo's seed", RERUN, (edit("pipe.py", '{"": 0}', '{"": 1}'),), MEMO),
+    Case("memo filler", RERUN, (edit("pipe.py", "len(name) * 2", "len(name) * 3"),), MEMO),
+    Case("memo seed reformatted", REUSE, (edit("pipe.py", '{"": 0}', '{\n    "": 0,\n}'),), MEMO),
+]
+
+# Projects whose code writes containers, globals or class attributes at run time: a call must
+# not change their signature (tests/staleness/test_run_time_writes.py).
+RUN_TIME_WRITES = {"registry": REGISTRY, "subclasses": SUBCLASSES, "lazy": LAZY, "memo": MEMO}

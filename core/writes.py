@@ -1,0 +1,352 @@
+"""What user code writes at run time, and what import time put into what it writes.
+
+A container that code fills while it runs (a memo, a fallback cache, a registry filled on
+demand), a global a function assigns (``global _client``) or a class attribute set on first use
+(``cls._instance = cls()``) holds, after a call, what that call put there: hashed by value, the
+same code would sign differently before and after its first run, and differently in every
+process. Such a value is hashed instead by what import time put into it, which is code:
+
+- a container: the statements, at the top level of any loaded user module, that bind it, write
+  into it (``X[k] = v``, ``X.update(...)``), or call or decorate with a user function that writes
+  into it (``@register("name")``, ``register("a", f)``, a subclass of a class whose
+  ``__init_subclass__`` does), with every name they read, so registered functions count;
+- a global or a class attribute: the statements that bind it (the walker finds those).
+
+"Written at run time" is decided over all loaded user code, not over what one signature
+reaches, so a root's graph does not depend on what else was signed. The index is kept per
+boundary and built again when a module is imported. Rules and limits: docs/signatures.md.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+import os
+import sys
+import types
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from skipwise import source as _source
+from skipwise.boundary import Boundary
+from skipwise.facts import IMPORTED_MODULE, function_facts
+
+# Mutable builtin containers: the only values that code writing into them makes "state".
+STATE_TYPES = frozenset(
+    {list, dict, set, bytearray, collections.deque, collections.OrderedDict}
+    | {collections.defaultdict, collections.Counter}
+)
+_MISSING = object()
+# How many calls deep a function called at import time is searched for a write (a decorator
+# factory's inner decorator is the function's own code, depth 0).
+_CALL_DEPTH = 2
+
+Seed = tuple[types.ModuleType, _source.TopStatement]
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleWrites:
+    """What the functions and methods one module defines write when they run."""
+
+    containers: dict[int, frozenset[int]]  # id of a container -> ids of the functions writing it
+    rebound: frozenset[str]  # its globals they assign
+    attributes: frozenset[str]  # attribute names they assign or mutate
+
+
+@dataclass(eq=False)
+class Writes:
+    """What loaded user code writes at run time, scanned a module at a time as signing needs
+    it; one per boundary, started again when a module is imported or removed."""
+
+    boundary: Boundary
+    modules: tuple[int, str, int]  # ``loaded()`` when started
+    pins: list[object] = field(default_factory=list)  # what the ids below stand for
+    _modules: dict[str, ModuleWrites] = field(default_factory=dict)
+    _holders: dict[int, list[types.ModuleType]] = field(default_factory=dict)
+    _user: list[types.ModuleType] | None = None
+    _seeds: dict[int, tuple[list[Seed], bool]] = field(default_factory=dict)
+    _written: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
+    _sources: dict[str, _source.ModuleSource | None] = field(default_factory=dict)
+    _unsourced: set[str] | None = None
+
+    def user_modules(self) -> list[types.ModuleType]:
+        if self._user is None:
+            self._user = _user_modules(self.boundary)
+        return self._user
+
+    def module(self, module: types.ModuleType) -> ModuleWrites:
+        found = self._modules.get(module.__name__)
+        if found is None:
+            found = self._modules[module.__name__] = self._scan(module)
+        return found
+
+    def _scan(self, module: types.ModuleType) -> ModuleWrites:
+        containers: dict[int, set[int]] = {}
+        rebound: set[str] = set()
+        attributes: set[str] = set()
+        for fn in _functions(module):
+            scope = fn.__globals__
+            facts = function_facts(fn.__code__, scope)
+            for value in _containers_written(facts, scope):
+                containers.setdefault(self._pin(value), set()).add(self._pin(fn))
+            rebound |= facts.rebound
+            attributes |= facts.attr_writes
+        return ModuleWrites(
+            {k: frozenset(v) for k, v in containers.items()},
+            frozenset(rebound),
+            frozenset(attributes),
+        )
+
+    def holders(self, container: object) -> list[types.ModuleType]:
+        """The user modules that bind ``container`` to a global name."""
+        found = self._holders.get(id(container))
+        if found is None:
+            found = self._holders[self._pin(container)] = [
+                m for m in self.user_modules() if any(v is container for v in vars(m).values())
+            ]
+        return found
+
+    def container_written(self, container: object) -> bool:
+        """Whether a function of a module that binds ``container``, or that imports such a
+        module (``m.CACHE[k] = v``), writes into it."""
+        holders = self.holders(container)
+        if any(id(container) in self.module(m).containers for m in holders):
+            return True
+        return any(id(container) in self.module(m).containers for m in self._importers(holders))
+
+    def _importers(self, modules: list[types.ModuleType]) -> list[types.ModuleType]:
+        """The user modules that bind one of ``modules`` to a name (``import m``)."""
+        ids = {id(m) for m in modules}
+        return [m for m in self.user_modules() if any(id(v) in ids for v in vars(m).values())]
+
+    def rebound(self, scope: dict, name: str) -> bool:
+        """Whether a function of the module with these globals assigns ``name``."""
+        module = sys.modules.get(scope.get("__name__", ""))  # type: ignore[arg-type]
+        if module is None or vars(module) is not scope:
+            return False
+        return name in self.module(module).rebound
+
+    def attribute_written(self, cls: type, name: str) -> bool:
+        """Whether code of the modules defining ``cls`` and its user bases writes ``name``."""
+        for klass in cls.__mro__:
+            module = sys.modules.get(klass.__module__)
+            user = module is not None and self.boundary.is_user_module(module.__name__)
+            if user and name in self.module(module).attributes:  # type: ignore[arg-type]
+                return True
+        return False
+
+    def seeds(self, container: object) -> tuple[list[Seed], bool]:
+        """The import-time statements that put something into ``container``, in module order;
+        False when a user module that binds it has no usable source (a notebook, a file edited
+        since import), so statements cannot tell all."""
+        found = self._seeds.get(id(container))
+        if found is None:
+            found = self._seeds[self._pin(container)] = self._find_seeds(container)
+        return found
+
+    def unsourced(self) -> set[str]:
+        """User modules whose source is unknown (a notebook) or not what ran (edited since)."""
+        if self._unsourced is None:
+            self._unsourced = {
+                m.__name__
+                for m in self.user_modules()
+                if not os.path.isfile(getattr(m, "__file__", None) or "")
+                or not _source.unchanged_since_import(m)
+            }
+        return self._unsourced
+
+    def _source(self, module: types.ModuleType) -> _source.ModuleSource | None:
+        if module.__name__ not in self._sources:
+            self._sources[module.__name__] = (
+                None
+                if module.__name__ in self.unsourced()
+                else _source.module_source(getattr(module, "__file__", None), vars(module))
+            )
+        return self._sources[module.__name__]
+
+    def _find_seeds(self, container: object) -> tuple[list[Seed], bool]:
+        holders = self.holders(container)
+        complete = all(self._source(m) is not None for m in holders)
+        target = id(container)
+        # Only modules that can name the container or a function writing it are read.
+        writers = {w for m in holders for w in self.module(m).containers.get(target, ())}
+        named = {target, *writers, *(id(m) for m in holders)}
+        holder_names = {m.__name__ for m in holders}
+        seeds: list[Seed] = []
+        for module in self.user_modules():
+            scope = vars(module)
+            if not any(id(v) in named or _subclass_of(v, holder_names) for v in scope.values()):
+                continue
+            src = self._source(module)
+            if src is None:
+                continue
+            calls_register = module.__name__ != "__main__"  # a script's calls run the pipeline
+            for stmt in src.top_statements():
+                if target in self._written_by_statement(scope, stmt, calls_register):
+                    seeds.append((module, stmt))
+        return seeds, complete
+
+    def _written_by_statement(
+        self, scope: dict, stmt: _source.TopStatement, calls_register: bool
+    ) -> set[int]:
+        ids: set[int] = set()
+        for name in stmt.binds:
+            if type(value := scope.get(name)) in STATE_TYPES:
+                ids.add(id(value))
+        for chain in stmt.receivers:
+            if type(value := resolve(scope, chain)) in STATE_TYPES:
+                ids.add(id(value))
+        for chain in stmt.callees if calls_register or stmt.defines else ():
+            ids |= self.written_by(resolve(scope, chain))
+        if stmt.defines and isinstance(cls := scope.get(stmt.defines), type):
+            ids |= self._written_by_class_creation(cls)
+        return ids
+
+    def _pin(self, value: object) -> int:
+        self.pins.append(value)
+        return id(value)
+
+    def _written_by_class_creation(self, cls: type) -> frozenset[int]:
+        """A class statement runs its bases' ``__init_subclass__`` and its metaclass."""
+        found: set[int] = set()
+        for base in cls.__mro__[1:]:
+            if self.boundary.is_user_type(base):
+                found |= self.written_by(vars(base).get("__init_subclass__"))
+        meta = type(cls)
+        if meta is not type and self.boundary.is_user_type(meta):
+            for name in ("__new__", "__init__"):
+                found |= self.written_by(vars(meta).get(name))
+        return frozenset(found)
+
+    def written_by(self, obj: object, depth: int = 0) -> frozenset[int]:
+        """Ids of the containers a user function (or what it calls, a few calls deep) writes."""
+        fn = _function_of(obj)
+        if fn is None or not self.boundary.is_user_module(fn.__module__):
+            return frozenset()
+        memo_key = (id(fn), depth)
+        if memo_key in self._written:
+            return self._written[memo_key]
+        self._written[memo_key] = frozenset()  # a recursive call adds nothing more
+        scope = fn.__globals__
+        facts = function_facts(fn.__code__, scope)
+        found = {self._pin(v) for v in _containers_written(facts, scope)}
+        if depth < _CALL_DEPTH:
+            for chain in facts.chains:
+                if chain[0] != IMPORTED_MODULE:
+                    found |= self.written_by(resolve(scope, chain), depth + 1)
+        result = self._written[memo_key] = frozenset(found)
+        self._pin(fn)
+        return result
+
+
+def _subclass_of(value: object, modules: set[str]) -> bool:
+    """A class deriving from a class of these modules (its creation may register it)."""
+    return isinstance(value, type) and any(b.__module__ in modules for b in value.__mro__[1:])
+
+
+def _containers_written(facts, scope: dict) -> Iterator[object]:
+    """Module-level containers a function writes: ``X[k] = v``, ``X.append(v)``, and through
+    a module or a class, ``m.X[k] = v``, ``C.cache.setdefault(...)``."""
+    for name in facts.mutated:
+        if type(value := scope.get(name)) in STATE_TYPES:
+            yield value
+    for chain in facts.chains:
+        if len(chain) < 2 or chain[0] == IMPORTED_MODULE:
+            continue
+        target = chain[:-1] if chain[-1] in _source.MUTATORS else chain
+        written = target is not chain or target[-1] in facts.attr_writes
+        if written and type(value := resolve(scope, target)) in STATE_TYPES:
+            yield value
+
+
+def _function_of(obj: object) -> types.FunctionType | None:
+    """The function that runs when ``obj`` is called or applied as a decorator."""
+    for _ in range(4):
+        if isinstance(obj, types.FunctionType):
+            return obj
+        if isinstance(obj, staticmethod | classmethod | types.MethodType):
+            obj = obj.__func__
+        elif isinstance(obj, functools.partial):
+            obj = obj.func
+        elif isinstance(obj, type):
+            obj = inspect.getattr_static(obj, "__init__", None)
+        else:
+            return None
+    return None
+
+
+def resolve(scope: dict, chain: tuple[str, ...]) -> object:
+    """What ``a.b.c`` names in a module's globals, looked up without running ``__getattr__``."""
+    value = scope.get(chain[0], _MISSING)
+    for attr in chain[1:]:
+        if value is _MISSING:
+            break
+        try:
+            value = inspect.getattr_static(value, attr, _MISSING)
+        except Exception:
+            return _MISSING
+    return value
+
+
+def _user_modules(boundary: Boundary) -> list[types.ModuleType]:
+    return [
+        module
+        for name, module in sorted(list(sys.modules.items()), key=lambda item: item[0])
+        if isinstance(module, types.ModuleType) and boundary.is_user_module(name)
+    ]
+
+
+def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:
+    """The functions and methods a module defines (decorated ones through ``__wrapped__``)."""
+    scope, name = vars(module), module.__name__
+    seen: set[int] = set()
+    stack: list[tuple[object, int]] = [(v, 0) for v in list(scope.values())]
+    while stack:
+        value, depth = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, types.FunctionType):
+            if value.__globals__ is scope:
+                yield value
+            wrapped = vars(value).get("__wrapped__")
+            if wrapped is not None:
+                stack.append((wrapped, depth))
+        elif isinstance(value, staticmethod | classmethod):
+            stack.append((value.__func__, depth))
+        elif isinstance(value, property):
+            stack += [(f, depth) for f in (value.fget, value.fset, value.fdel) if f]
+        elif isinstance(value, functools.cached_property):
+            stack.append((value.func, depth))
+        elif isinstance(value, type) and value.__module__ == name and depth < 4:
+            stack += [(v, depth + 1) for v in list(vars(value).values())]
+        elif callable(value) and (wrapped := _instance_attribute(value)) is not None:
+            stack.append((wrapped, depth))
+
+
+def _instance_attribute(value: object, name: str = "__wrapped__") -> object:
+    """An attribute an object (an ``lru_cache`` wrapper) keeps itself, read without code."""
+    try:
+        return object.__getattribute__(value, "__dict__").get(name)
+    except Exception:
+        return None
+
+
+_current: weakref.WeakKeyDictionary[Boundary, Writes] = weakref.WeakKeyDictionary()
+
+
+def current(boundary: Boundary) -> Writes:
+    """The index for the modules loaded now (one per boundary, rebuilt after imports)."""
+    writes = _current.get(boundary)
+    modules = loaded()
+    if writes is None or writes.modules != modules:
+        writes = _current[boundary] = Writes(boundary, modules)
+    return writes
+
+
+def loaded() -> tuple[int, str, int]:
+    """Which modules are loaded, in O(1): how many, and the last one imported."""
+    last = next(reversed(sys.modules))
+    return len(sys.modules), last, id(sys.modules[last])

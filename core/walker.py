@@ -1129,16 +1129,22 @@ class _Builder:
     def constant(self, obj: object) -> _Entry:
         # A str constant naming a place in the checkout is code's location, not its content.
         value = portable_text(obj) if type(obj) is str else obj
+        found_in_value = len(self.children)
         digest, opaque = self.values(value, "value", self.words)
         source = ""  # the value's repr, read on demand (it may be slow, or the value's own code)
         if opaque:
+            in_value = self.children[found_in_value:]
+            del self.children[found_in_value:]
             statements = self._statements(obj)
             if statements is None:
+                self.children += in_value
                 self.warnings.append(
                     f"{self.key} holds {', '.join(sorted(set(opaque)))}, which skipwise cannot "
                     "hash by content; register a hasher or bump version= when it changes"
                 )
             else:
+                # The statements that made it stand for it (an engine, a pool): what the walk
+                # met inside it (the library's bound methods, their locks) is not its code.
                 statement_digest, source = statements
                 digest = digest_fields("constant", digest, statement_digest)
         rebuild = None if _frozen(obj) else self._rebuilder("constant", obj)

@@ -200,7 +200,7 @@ class Writes:
                 ids.add(id(value))
         for chain in stmt.callees if calls_register or stmt.defines else ():
             ids |= self.written_by(resolve(scope, chain))
-        if stmt.defines and isinstance(cls := scope.get(stmt.defines), type):
+        if stmt.defines and issubclass(type(cls := scope.get(stmt.defines)), type):
             ids |= self._written_by_class_creation(cls)
         return ids
 
@@ -243,7 +243,7 @@ class Writes:
 
 def _subclass_of(value: object, modules: set[str]) -> bool:
     """A class deriving from a class of these modules (its creation may register it)."""
-    return isinstance(value, type) and any(b.__module__ in modules for b in value.__mro__[1:])
+    return issubclass(type(value), type) and any(b.__module__ in modules for b in value.__mro__[1:])
 
 
 def _containers_written(facts, scope: dict) -> Iterator[object]:
@@ -264,13 +264,13 @@ def _containers_written(facts, scope: dict) -> Iterator[object]:
 def _function_of(obj: object) -> types.FunctionType | None:
     """The function that runs when ``obj`` is called or applied as a decorator."""
     for _ in range(4):
-        if isinstance(obj, types.FunctionType):
+        if issubclass(type(obj), types.FunctionType):
             return obj
-        if isinstance(obj, staticmethod | classmethod | types.MethodType):
+        if issubclass(type(obj), staticmethod | classmethod | types.MethodType):
             obj = obj.__func__
-        elif isinstance(obj, functools.partial):
+        elif issubclass(type(obj), functools.partial):
             obj = obj.func
-        elif isinstance(obj, type):
+        elif issubclass(type(obj), type):
             obj = inspect.getattr_static(obj, "__init__", None)
         else:
             return None
@@ -294,7 +294,7 @@ def _user_modules(boundary: Boundary) -> list[types.ModuleType]:
     return [
         module
         for name, module in sorted(list(sys.modules.items()), key=lambda item: item[0])
-        if isinstance(module, types.ModuleType) and boundary.is_user_module(name)
+        if issubclass(type(module), types.ModuleType) and boundary.is_user_module(name)
     ]
 
 
@@ -308,19 +308,19 @@ def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:
         if id(value) in seen:
             continue
         seen.add(id(value))
-        if isinstance(value, types.FunctionType):
+        if issubclass(type(value), types.FunctionType):
             if value.__globals__ is scope:
                 yield value
             wrapped = vars(value).get("__wrapped__")
             if wrapped is not None:
                 stack.append((wrapped, depth))
-        elif isinstance(value, staticmethod | classmethod):
+        elif issubclass(type(value), staticmethod | classmethod):
             stack.append((value.__func__, depth))
-        elif isinstance(value, property):
+        elif issubclass(type(value), property):
             stack += [(f, depth) for f in (value.fget, value.fset, value.fdel) if f]
-        elif isinstance(value, functools.cached_property):
+        elif issubclass(type(value), functools.cached_property):
             stack.append((value.func, depth))
-        elif isinstance(value, type) and value.__module__ == name and depth < 4:
+        elif issubclass(type(value), type) and value.__module__ == name and depth < 4:
             stack += [(v, depth + 1) for v in list(vars(value).values())]
         elif callable(value) and (wrapped := _instance_attribute(value)) is not None:
             stack.append((wrapped, depth))

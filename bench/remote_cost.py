@@ -25,7 +25,6 @@ own bucket and database.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -35,18 +34,15 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.stores helpers
 
-import psycopg
 from _common import report
 
-from tests.stores.conftest import PG_ADMIN, new_bucket
-from tests.stores.servers import moto_server
+from tests.stores.conftest import new_bucket
+from tests.stores.servers import moto_server, scratch_database
 
 ROUNDS = 9
 HITS = 25
@@ -98,18 +94,6 @@ print(json.dumps({"forked": wall, "forked_cpu": usage.ru_utime + usage.ru_stime}
 """
 
 
-@contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"skipwise_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def python(env: dict[str, str], code: str) -> tuple[dict, float, float]:
     """Run ``code`` in a fresh interpreter: what it printed, its wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -135,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="skipwise-bench-remote-"))
     (folder / "benchtask.py").write_text(textwrap.dedent(TASK).lstrip())
-    with moto_server() as endpoint, pg_database() as database:
+    with moto_server() as endpoint, scratch_database("skipwise_bench") as database:
         base = {
             **os.environ,
             "PYTHONPATH": str(folder),
@@ -148,7 +132,7 @@ def main() -> None:
         stores = {
             "local": str(folder / "store"),
             "S3": f"s3://{new_bucket(endpoint)}/cache",
-            "PostgreSQL": f"{database}?schema=bench",
+            "PostgreSQL": f"postgresql://postgres@127.0.0.1:5432/{database}?schema=bench",
         }
         envs = {kind: {**base, "SKIPWISE_STORE": url} for kind, url in stores.items()}
         for env in envs.values():  # computes once; every later call is a hit

@@ -25,10 +25,11 @@ import pytest
 from tests.airflow.conftest import PROJECT as BASE_PROJECT
 from tests.airflow.conftest import Project, new_home, write_project
 from tests.airflow.servers import AIRFLOW, api_server, request, server_env, started, token
-from tests.stores.conftest import PG_ADMIN, new_bucket
-from tests.stores.servers import moto_server
+from tests.stores.conftest import new_bucket
+from tests.stores.servers import moto_server, scratch_database
 
-pytestmark = pytest.mark.executors
+# About 3 minutes on an idle 2-core machine; far longer when eight jobs share it.
+pytestmark = [pytest.mark.executors, pytest.mark.timeout(1500)]
 
 TWINS = 8
 REDIS_DB = 11  # this suite's Redis database; the queue name below is unique per run
@@ -77,19 +78,6 @@ PROJECT = {
     for name, source in BASE_PROJECT.items()
     if name.startswith("minipipe/") and name != "minipipe/steps.py"
 } | FILES
-
-
-@contextlib.contextmanager
-def metadata_database() -> Iterator[str]:
-    """A PostgreSQL database of our own for Airflow's metadata, dropped afterwards."""
-    name = f"skipwise_celery_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cluster_env(home: Path, database: str, s3: str, store: str, calls: Path) -> dict[str, str]:
@@ -150,7 +138,7 @@ class Deployment:
         )
         assert status == 200, body
         run_id = body["dag_run_id"]
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while True:
             _, run = request(
                 f"{self.base}/api/v2/dags/{dag_id}/dagRuns/{run_id}", bearer=self.bearer
@@ -190,7 +178,7 @@ def deployment(home: Path, calls: Path) -> Iterator[Deployment]:
     with contextlib.ExitStack() as stack:
         s3 = stack.enter_context(moto_server())
         store = f"s3://{new_bucket(s3)}/cache"
-        database = stack.enter_context(metadata_database())
+        database = stack.enter_context(scratch_database("skipwise_celery"))
         env = cluster_env(home, database, s3, store, calls)
         write_project(PROJECT, home / "dags")
         airflow(env, "db", "migrate")
@@ -199,6 +187,7 @@ def deployment(home: Path, calls: Path) -> Iterator[Deployment]:
             stack.enter_context(started(args, server_env(base, **env), home / f"{args[0]}.log"))
         for worker in ("w1", "w2"):
             args = ["celery", "worker", "--concurrency", "2", "--skip-serve-logs"]
+            args += ["--without-gossip", "--without-mingle"]  # two workers, no chatter
             args += ["--queues", env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]]
             args += ["--celery-hostname", f"{worker}@%h", "--pid", str(home / f"{worker}.pid")]
             stack.enter_context(started(args, server_env(base, **env), home / f"{worker}.log"))

@@ -10,7 +10,7 @@ s3fs or SQLAlchemy again (about a second of CPU). Use with
 
 from __future__ import annotations
 
-from airflow.providers.celery.default_celery import DEFAULT_CELERY_CONFIG
+from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 
 from skipwise.host import import_store_backend
 

@@ -22,7 +22,8 @@ from tests.dagster.conftest import Project, latest, status
 from tests.stores.conftest import new_bucket
 from tests.stores.servers import moto_server
 
-pytestmark = pytest.mark.executors
+# A few minutes on an idle 2-core machine; far longer when eight jobs share it.
+pytestmark = [pytest.mark.executors, pytest.mark.timeout(1500)]
 
 DAY = "2024-01-02"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -59,7 +60,10 @@ FLEET = """
     defs = dg.Definitions(
         assets=assets,
         jobs=[dg.define_asset_job("daily", selection="*", partitions_def=days)],
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        # Steps fork from a server that imported Dagster once (each is still its own process).
+        executor=dg.multiprocess_executor.configured(
+            {"max_concurrent": 2, "start_method": {"forkserver": {}}}
+        ),
         resources={"io_manager": sd.SkipwiseIOManager()},
     )
 """

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from skipwise import extras
 from skipwise.boundary import Boundary
 from skipwise.errors import SkipwiseError, StoreError
-from skipwise.store import Store, open_store
+from skipwise.store import Store, import_backend, open_store
 from skipwise.store.protocol import LEASE_POLICIES, LEASE_TTL
 
 DEFAULT_STORE = ".skipwise"
@@ -248,6 +248,14 @@ def _open(url: str, storage_options: Mapping[str, Any], key: str | bytes | None)
         if hint is None:
             raise
         raise StoreError(f"cannot open store {url}: {hint}") from exc
+
+
+def import_store_backend() -> None:
+    """Import the configured store's libraries now, without opening it (see
+    :func:`skipwise.store.import_backend`): for processes that fork task processes."""
+    configured = _settings.store
+    if not isinstance(configured, Store):
+        import_backend(store_url())
 
 
 def boundary() -> Boundary:

@@ -23,7 +23,7 @@ Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets
 from __future__ import annotations
 
 from skipwise.codegraph import CodeGraph
-from skipwise.config import current_store
+from skipwise.config import current_store, import_store_backend
 from skipwise.credentials import StoreSpec, s3_options, sql_url
 from skipwise.engine import Outcome, Ref, latest_tree
 from skipwise.errors import redact
@@ -58,6 +58,7 @@ __all__ = [
     "current_store",
     "discover",
     "force_requested",
+    "import_store_backend",
     "latest_tree",
     "load_refs",
     "make_plan",

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import fsspec
+
+from skipwise import extras
 from skipwise.errors import StoreError
 from skipwise.store.base import (
     CorruptEntry,
@@ -31,6 +34,7 @@ __all__ = [
     "Pointer",
     "Refused",
     "Store",
+    "import_backend",
     "open_store",
     "register_codec",
     "validate_name",
@@ -60,7 +64,7 @@ def open_store(
             f"cannot open store {text!r}: a store URL or path is not blank and has no "
             "spaces around it"
         )
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    scheme = _scheme(text)
     key = signing_key if signing_key is not None else os.environ.get("SKIPWISE_SIGNING_KEY")
     options: Settings = {"read_only": read_only, "signing_key": key}
     if not scheme:
@@ -76,6 +80,32 @@ def open_store(
         f"cannot open store {text}: unknown scheme {scheme!r} (use a path or one of "
         f"{', '.join(known)})"
     )
+
+
+def import_backend(url: str | os.PathLike[str]) -> None:
+    """Import the libraries the store at ``url`` needs (s3fs, SQLAlchemy and its driver),
+    without opening it: no connection, no request.
+
+    Importing s3fs and aiobotocore costs about a second of CPU per process. A process that
+    forks the processes running tasks (a Celery worker: Airflow runs every task instance in a
+    fork of it) calls this once, so no task imports them again.
+    """
+    text = os.fspath(url)
+    scheme = _scheme(text)
+    try:
+        if scheme in _FILESYSTEM_SCHEMES:
+            fsspec.get_filesystem_class(scheme)
+        elif scheme.partition("+")[0] in _SQL_SCHEMES:
+            from skipwise.store.sql import import_driver
+
+            import_driver(text)
+    except ImportError as exc:
+        raise StoreError(f"cannot use store {text}: {extras.hint(exc) or exc}") from exc
+
+
+def _scheme(text: str) -> str:
+    """A URL's scheme, lower case; "" for a path."""
+    return text.split("://", 1)[0].lower() if "://" in text else ""
 
 
 def _local_path(text: str) -> str:

@@ -79,14 +79,7 @@ class SQLStore(Store[_Write]):
         options: Mapping[str, Any] | None = None,
         **settings: Unpack[Settings],
     ):
-        try:
-            parsed = sa.make_url(url)
-        except sa.exc.ArgumentError as exc:
-            raise StoreError(f"cannot open store {url}: {exc}") from None
-        except ValueError as exc:  # the one thing SQLAlchemy converts: the port
-            raise StoreError(f"cannot open store {url}: the port is not a number ({exc})") from None
-        if parsed.drivername in ("postgresql", "postgres"):
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = parse_url(url)
         super().__init__(parsed.render_as_string(hide_password=False), **settings)
         self.postgres = parsed.get_backend_name() == "postgresql"
         # ?schema=NAME picks the PostgreSQL schema; it is ours, not a connection parameter.
@@ -486,6 +479,25 @@ class SQLStore(Store[_Write]):
 
     def _drop_view(self, conn: sa.Connection, view: str) -> None:
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {self._qualified(conn, view)}")
+
+
+def parse_url(url: str) -> sa.URL:
+    """``url`` as SQLAlchemy reads it; a bare ``postgresql://`` uses psycopg 3."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"cannot open store {url}: {exc}") from None
+    except ValueError as exc:  # the one thing SQLAlchemy converts: the port
+        raise StoreError(f"cannot open store {url}: the port is not a number ({exc})") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def import_driver(url: str) -> None:
+    """Import the SQLAlchemy dialect of ``url`` and its driver (psycopg, sqlite3), without
+    connecting."""
+    parse_url(url).get_dialect().import_dbapi()
 
 
 def _text(raw: Raw) -> str:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.stores.servers import moto_server
+# PG_ADMIN: store tests and benchmarks import it from here.
+from tests.stores.servers import PG_ADMIN as PG_ADMIN
+from tests.stores.servers import moto_server, scratch_database
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 BACKENDS = ["local", "s3", "sqlite", "postgresql"]
 
 
@@ -52,16 +53,8 @@ def new_bucket(endpoint: str) -> str:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A uniquely named database for this session, dropped at the end."""
-    import psycopg
-
-    name = f"skipwise_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database("skipwise_test") as name:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=BACKENDS)

@@ -33,6 +33,21 @@ def test_status_of_many_signatures_is_listed_not_asked_one_by_one(aws_env: str) 
     assert len(sent) == 3
 
 
+def test_a_hit_sends_one_get_per_object_it_reads(aws_env: str) -> None:
+    """A hit reads the manifest (and, when the value is wanted, the data) with one GET each:
+    s3fs's size request before every read (a HEAD, to split large objects into ranges) is
+    left out for objects known to be small."""
+    store = open_store(f"s3://{new_bucket(aws_env)}/cache")
+    signature = "ab" * 32
+    value = [{"i": i} for i in range(50)]
+    store.save(signature, value, codec="json", name="hit", tree={}, producer={})
+    sent = requests_of(store)
+    manifest = store.manifest(signature)
+    assert sent == ["GET"]
+    assert store.load(manifest) == value
+    assert sent == ["GET", "GET"]
+
+
 def test_explicit_storage_options_without_environment(
     aws_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

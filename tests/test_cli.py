@@ -67,7 +67,10 @@ def project(tmp_path: Path) -> Path:
 
 
 def sh(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # No bytecode cache: an edit within the second the file was written keeps its size and
+    # mtime, and Python would import the old code from __pycache__.
     env = {**os.environ, "SKIPWISE_STORE": str(project / ".skipwise"), "COLUMNS": "200"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=check)
 
 

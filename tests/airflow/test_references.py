@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from skipwise import config
 from skipwise.airflow.reference import (
     as_refs,
     load,
     part_references,
     pushed_reference,
     reference,
+    store_at,
 )
 from skipwise.host import Ref, Step, StepOptions
 
@@ -33,7 +33,7 @@ def stored() -> dict[str, dict]:
 
 
 def ref(reference: dict, item: str | int | None = None) -> Ref:
-    return Ref(reference["signature"], config.current_store(), item)
+    return Ref(reference["signature"], store_at(reference), item)
 
 
 def test_every_part_as_pushed_stands_for_the_whole_result(stored: dict[str, dict]) -> None:

@@ -39,7 +39,7 @@ def test_cold_warm_and_a_helper_edit(project: Project, instance, io_manager, iso
         signature = mat.metadata["skipwise/signature"].value
         assert mat.tags["dagster/data_version"] == signature
         assert mat.metadata["skipwise/tree"].value["signature"] == signature
-        assert mat.metadata["skipwise/store"].value == skipwise.open_store(io_manager.store).url
+        assert mat.metadata["skipwise/store"].value == io_manager.open_store().url
     code_versions = {a.key.to_user_string(): a.code_versions_by_key[a.key] for a in defs.chain}
     assert code_versions["scaled"] == skipwise.cached(defs.steps.scaled).code().digest
 

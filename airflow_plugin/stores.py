@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from skipwise import StoreError
 from skipwise.airflow.hook import DEFAULT_CONN_ID, connection_spec
-from skipwise.host import Store, StoreSpec, current_store
+from skipwise.host import Store, StoreSpec, current_store, import_store_backend
 
 SECTION = "skipwise"
 
@@ -47,6 +47,15 @@ def task_store(option: str | None = None) -> TaskStore:
         return TaskStore(current_store(), None)
     _mask(spec)
     return TaskStore(spec.open(), conn_id)
+
+
+def import_configured_backend() -> None:
+    """Import the libraries of the store tasks use by default, found as a task finds it
+    (connection, ``[skipwise] store``, ``$SKIPWISE_STORE``), without opening it: for a
+    Celery worker, whose forked task processes then do not import them again. A task's own
+    ``store=`` is not known here; its libraries are imported by the task that uses it."""
+    spec, _ = _spec(None)
+    import_store_backend(None if spec is None else spec.url)
 
 
 def _spec(option: str | None) -> tuple[StoreSpec | None, str | None]:

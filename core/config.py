@@ -250,11 +250,13 @@ def _open(url: str, storage_options: Mapping[str, Any], key: str | bytes | None)
         raise StoreError(f"cannot open store {url}: {hint}") from exc
 
 
-def import_store_backend() -> None:
-    """Import the configured store's libraries now, without opening it (see
-    :func:`skipwise.store.import_backend`): for processes that fork task processes."""
-    configured = _settings.store
-    if not isinstance(configured, Store):
+def import_store_backend(url: str | None = None) -> None:
+    """Import the libraries of the store at ``url`` (default: the configured store) now,
+    without opening it (see :func:`skipwise.store.import_backend`): for processes that fork
+    task processes."""
+    if url is not None:
+        import_backend(url)
+    elif not isinstance(_settings.store, Store):
         import_backend(store_url())
 
 

@@ -11,6 +11,7 @@ import fsspec
 
 from skipwise import extras
 from skipwise.errors import StoreError
+from skipwise.store import s3
 from skipwise.store.base import (
     CorruptEntry,
     Leftover,
@@ -88,13 +89,16 @@ def import_backend(url: str | os.PathLike[str]) -> None:
 
     Importing s3fs and aiobotocore costs about a second of CPU per process. A process that
     forks the processes running tasks (a Celery worker: Airflow runs every task instance in a
-    fork of it) calls this once, so no task imports them again.
+    fork of it) calls this once, so no task imports them again; for S3 it also loads
+    botocore's descriptions of S3 once (:mod:`skipwise.store.s3`).
     """
     text = os.fspath(url)
     scheme = _scheme(text)
     try:
         if scheme in _FILESYSTEM_SCHEMES:
             fsspec.get_filesystem_class(scheme)
+            if scheme in s3.S3_SCHEMES:
+                s3.prepare()
         elif scheme.partition("+")[0] in _SQL_SCHEMES:
             from skipwise.store.sql import import_driver
 

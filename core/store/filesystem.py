@@ -48,6 +48,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from skipwise import hashing
 from skipwise.errors import SkipwiseError, StoreError, has_password
+from skipwise.store import s3
 from skipwise.store.base import (
     Leftover,
     Manifest,
@@ -96,6 +97,8 @@ class FilesystemStore(Store[_Write]):
         options = dict(storage_options or {})
         # Listings cached by fsspec would hide other writers' commits: always ask the store.
         options.setdefault("use_listings_cache", False)
+        if url.split("://", 1)[0].lower() in s3.S3_SCHEMES:
+            options = s3.with_prepared_session(options)
         try:
             self.fs, root = fsspec.core.url_to_fs(url, **options)
             self._local = isinstance(self.fs, LocalFileSystem)

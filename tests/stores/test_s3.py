@@ -68,3 +68,37 @@ def test_commit_is_conditional(aws_env: str) -> None:
     assert second == first  # the later writer found the committed entry and kept it
     files = store.fs.find(f"{store.root}/objects")
     assert len(files) == 3  # manifest, data and tree of the winner; the loser cleaned up
+
+
+PREPARED = """
+import os, sys
+from skipwise.store import import_backend, open_store, s3
+
+url = sys.argv[1]
+import_backend(url)  # what a Celery worker does once, before it forks tasks
+store = open_store(url)
+assert store.fs.session is s3._prepared is not None
+store.save("ab" * 32, [1, 2], codec="json", name="prepared", tree={}, producer={})
+assert open_store(url, {"profile": "other"}).fs.session is not s3._prepared  # its own
+pid = os.fork()
+if pid == 0:  # a task process: the prepared session, a client of its own
+    forked = open_store(url)
+    loaded = forked.load(forked.manifest("ab" * 32))
+    os._exit(0 if forked.fs.session is s3._prepared and loaded == [1, 2] else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_preloading_process_and_its_forks_share_one_prepared_session(aws_env: str) -> None:
+    """import_backend loads botocore's S3 descriptions once (sending nothing); stores opened
+    afterwards, in the process and in its forks, use that session and work as before."""
+    import subprocess
+    import sys
+
+    url = f"s3://{new_bucket(aws_env)}/cache"
+    result = subprocess.run(
+        [sys.executable, "-c", PREPARED, url], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["child", "0"]

@@ -63,6 +63,10 @@ class FunctionFacts:
     rebound: frozenset[str]  # globals this code assigns (``global x; x = ...``)
     attr_writes: frozenset[str]  # attributes it assigns, deletes or mutates in place
     dynamic: tuple[str, ...]  # "line N: eval()": what static analysis cannot follow
+    # Outer names and attributes this code writes but never reads (``X[k] = v``,
+    # ``global x; x = v``, ``cls.rate = r``): it sets them, as a setter or a registrar does.
+    sets: frozenset[str] = frozenset()
+    attr_sets: frozenset[str] = frozenset()
     # Names computed from a literal prefix, (what they are looked up on, prefix): see
     # skipwise.source.DynamicCall.
     dispatch: tuple[tuple[tuple[str, ...], str], ...] = ()
@@ -280,6 +284,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
             elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
     dynamic = _dynamic(code, module_globals, names)
+    sets, attr_sets = _sets(nested, mutated | rebound, attr_writes)
     return FunctionFacts(
         digest=code_digest(code, nested),
         location=location_text(module_globals, code.co_firstlineno),
@@ -293,7 +298,44 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         dispatch=tuple(dict.fromkeys((c.target, c.prefix) for c in dynamic if c.prefix))
         if dynamic
         else (),
+        sets=sets,
+        attr_sets=attr_sets,
     )
+
+
+# Methods that change a container without telling the caller what it held (``setdefault``,
+# ``pop`` and ``get`` do tell: a use of one reads the container).
+_BLIND_MUTATORS = frozenset(
+    {"append", "extend", "insert", "remove", "discard", "clear", "update", "add", "sort"}
+    | {"reverse", "appendleft", "extendleft", "__setitem__", "__delitem__"}
+)
+
+
+def _sets(
+    nested: tuple[types.CodeType, ...], written: set[str], attr_written: set[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Of the outer names and attributes the code writes, those it never reads: every load of
+    one is the receiver of a subscript store or delete or of a blind mutator call."""
+    read: set[str] = set()
+    attr_read: set[str] = set()
+    for co in nested:
+        ops, args = bytecode.columns(co)
+        receivers: set[int] = set()  # loads that only receive a write
+        for i, op in enumerate(ops):
+            if op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:
+                container = i - 2 if ops[i - 1] in _SIMPLE_LOADS else _before_key(co, i)
+                if container is not None:
+                    receivers.add(container)
+            elif op in _ATTRIBUTE_OPS and args[i] in _BLIND_MUTATORS and i > 0:
+                receivers.add(i - 1)
+        for i, op in enumerate(ops):
+            if i in receivers:
+                continue
+            if op in _OUTER_LOADS:
+                read.add(args[i])  # type: ignore[arg-type]
+            elif op in _ATTRIBUTE_OPS and args[i] not in _BLIND_MUTATORS:
+                attr_read.add(args[i])  # type: ignore[arg-type]
+    return frozenset(written - read), frozenset(attr_written - attr_read)
 
 
 _BY_NAME_READERS = frozenset({"getattr", "hasattr"})

@@ -779,6 +779,8 @@ class _Builder:
             if attr in _MODULE_FACTS:  # ``tools.__file__``: where that module lives, as above
                 self._marker("module-fact", label, obj.__name__, attr)
                 return
+            if attr == "__dict__":  # ``tools.__dict__[name]``: all of the module, as vars()
+                break
             nxt = self._attribute(obj, attr)
             if nxt is _MISSING:
                 if "__getattr__" not in vars(obj):  # not there (checked): its absence counts
@@ -794,7 +796,7 @@ class _Builder:
         """Whether user code writes this global at run time: a container it fills, or a name a
         function assigns (``global x``). Then it is state, hashed by what import time put there."""
         if type(obj) in STATE_TYPES:
-            return mutated or _writes.current(self.boundary).container_written(obj)
+            return _writes.current(self.boundary).is_state(obj, mutated)
         return _writes.current(self.boundary).rebound(scope, name) and not is_code(obj)
 
     def _marker(self, kind: str, label: str, module_name: str, name: str) -> None:

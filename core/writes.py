@@ -53,6 +53,10 @@ class ModuleWrites:
     containers: dict[int, frozenset[int]]  # id of a container -> ids of the functions writing it
     rebound: frozenset[str]  # its globals they assign
     attributes: frozenset[str]  # attribute names they assign or mutate
+    # What a function sets without reading it (a setter, a registrar): see Writes.is_state.
+    set_containers: dict[int, tuple[types.FunctionType, ...]]  # container id -> its setters
+    set_globals: frozenset[str]
+    set_attributes: frozenset[str]
 
 
 @dataclass(eq=False)
@@ -68,6 +72,7 @@ class Writes:
     _user: list[types.ModuleType] | None = None
     _seeds: dict[int, tuple[list[Seed], bool]] = field(default_factory=dict)
     _written: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
+    _after_import: dict[int, bool] = field(default_factory=dict)
     _sources: dict[str, _source.ModuleSource | None] = field(default_factory=dict)
     _unsourced: set[str] | None = None
 
@@ -86,17 +91,27 @@ class Writes:
         containers: dict[int, set[int]] = {}
         rebound: set[str] = set()
         attributes: set[str] = set()
+        set_containers: dict[int, list[types.FunctionType]] = {}
+        set_globals: set[str] = set()
+        set_attributes: set[str] = set()
         for fn in _functions(module):
             scope = fn.__globals__
             facts = function_facts(fn.__code__, scope)
-            for value in _containers_written(facts, scope):
+            for value in _containers(facts, scope, facts.mutated, facts.attr_writes):
                 containers.setdefault(self._pin(value), set()).add(self._pin(fn))
+            for value in _containers(facts, scope, facts.sets, facts.attr_sets):
+                set_containers.setdefault(self._pin(value), []).append(fn)
             rebound |= facts.rebound
             attributes |= facts.attr_writes
+            set_globals |= facts.sets & facts.rebound
+            set_attributes |= facts.attr_sets
         return ModuleWrites(
             {k: frozenset(v) for k, v in containers.items()},
             frozenset(rebound),
             frozenset(attributes),
+            {k: tuple(v) for k, v in set_containers.items()},
+            frozenset(set_globals),
+            frozenset(set_attributes),
         )
 
     def holders(self, container: object) -> list[types.ModuleType]:
@@ -108,13 +123,71 @@ class Writes:
             ]
         return found
 
-    def container_written(self, container: object) -> bool:
-        """Whether a function of a module that binds ``container``, or that imports such a
-        module (``m.CACHE[k] = v``), writes into it."""
+    def is_state(self, container: object, mutated: bool) -> bool:
+        """Whether ``container`` is state, hashed by what import time put there: code fills
+        it while it runs (the function reading it, when ``mutated``, or a function of a
+        module that binds it or imports such a module: ``m.CACHE[k] = v``), and no function
+        that sets it without reading it (``SETTINGS["rate"] = rate``) can run after import.
+        Such a setter called by a script or by any function (``configure(args.rate)``) puts
+        there what the run decides: the container is then hashed by value. A registrar only
+        called at import time (``@register("name")``, ``add("neg", f)`` at the top of a
+        module, or through functions of its own module only called so) is a seed."""
         holders = self.holders(container)
-        if any(id(container) in self.module(m).containers for m in holders):
-            return True
-        return any(id(container) in self.module(m).containers for m in self._importers(holders))
+        modules = [self.module(m) for m in (*holders, *self._importers(holders))]
+        target = id(container)
+        setters = [fn for m in modules for fn in m.set_containers.get(target, ())]
+        if any(self._runs_after_import(fn) for fn in setters):
+            return False
+        return mutated or any(target in m.containers for m in modules)
+
+    def _runs_after_import(self, fn: types.FunctionType, depth: int = 0) -> bool:
+        """Whether ``fn`` may be called after import. It may unless a module-level statement
+        of a module other than ``__main__`` names it (a decorator, a call: it runs at
+        import) or a function of its own module that does not run after import calls it,
+        and nothing else names it: no function of another module, not ``__main__`` (a
+        script runs the pipeline). Callers nobody can see (code run by ``exec``) are why a
+        function no module-level statement names may."""
+        found = self._after_import.get(id(fn))
+        if found is not None:
+            return found
+        self._after_import[id(fn)] = False  # a recursive reference adds nothing more
+        module = sys.modules.get(fn.__module__)
+        at_import = False
+        runs_later = depth > _CALL_DEPTH or module is None
+        for other in () if runs_later else self._naming(fn, module):  # type: ignore[arg-type]
+            if other.__name__ == "__main__":
+                runs_later = True
+            elif other is module:
+                callers = [g for g in _functions(module) if g is not fn and _names(g, fn)]
+                runs_later = any(self._runs_after_import(g, depth + 1) for g in callers)
+                at_import = at_import or bool(callers)
+            else:
+                runs_later = any(_names(g, fn) for g in _functions(other))
+            at_import = at_import or self._named_at_import(other, fn)
+            if runs_later:
+                break
+        found = runs_later or not at_import
+        self._after_import[self._pin(fn)] = found
+        return found
+
+    def _named_at_import(self, module: types.ModuleType, fn: types.FunctionType) -> bool:
+        """Whether a module-level statement of ``module`` names ``fn``."""
+        src = self._source(module)
+        scope = vars(module)
+        return src is not None and any(
+            _function_of(resolve(scope, chain[:i])) is fn
+            for stmt in src.top_statements()
+            for chain in (*stmt.callees, *stmt.reads)
+            for i in range(1, len(chain) + 1)
+        )
+
+    def _naming(self, fn: types.FunctionType, module: types.ModuleType) -> list[types.ModuleType]:
+        """The user modules that can name ``fn``: its own, and those binding it or its module."""
+        return [module] + [
+            m
+            for m in self.user_modules()
+            if m is not module and any(v is fn or v is module for v in vars(m).values())
+        ]
 
     def _importers(self, modules: list[types.ModuleType]) -> list[types.ModuleType]:
         """The user modules that bind one of ``modules`` to a name (``import m``)."""
@@ -126,16 +199,22 @@ class Writes:
         module = sys.modules.get(scope.get("__name__", ""))  # type: ignore[arg-type]
         if module is None or vars(module) is not scope:
             return False
-        return name in self.module(module).rebound
+        found = self.module(module)
+        return name in found.rebound and name not in found.set_globals  # see is_state
 
     def attribute_written(self, cls: type, name: str) -> bool:
-        """Whether code of the modules defining ``cls`` and its user bases writes ``name``."""
+        """Whether code of the modules defining ``cls`` and its user bases writes ``name``,
+        and none of it sets ``name`` without reading it (see :meth:`is_state`)."""
+        written = False
         for klass in cls.__mro__:
             module = sys.modules.get(klass.__module__)
-            user = module is not None and self.boundary.is_user_module(module.__name__)
-            if user and name in self.module(module).attributes:  # type: ignore[arg-type]
-                return True
-        return False
+            if module is None or not self.boundary.is_user_module(module.__name__):
+                continue
+            found = self.module(module)
+            if name in found.set_attributes:
+                return False
+            written = written or name in found.attributes
+        return written
 
     def seeds(self, container: object) -> tuple[list[Seed], bool]:
         """The import-time statements that put something into ``container``, in module order;
@@ -231,7 +310,7 @@ class Writes:
         self._written[memo_key] = frozenset()  # a recursive call adds nothing more
         scope = fn.__globals__
         facts = function_facts(fn.__code__, scope)
-        found = {self._pin(v) for v in _containers_written(facts, scope)}
+        found = {self._pin(v) for v in _containers(facts, scope, facts.mutated, facts.attr_writes)}
         if depth < _CALL_DEPTH:
             for chain in facts.chains:
                 if chain[0] != IMPORTED_MODULE:
@@ -241,22 +320,37 @@ class Writes:
         return result
 
 
+def _names(caller: types.FunctionType, fn: types.FunctionType) -> bool:
+    """Whether ``caller``'s code names ``fn`` (``fn(...)``, ``m.fn(...)``, passed on)."""
+    scope = caller.__globals__
+    facts = function_facts(caller.__code__, scope)
+    return any(
+        _function_of(resolve(scope, chain[:i])) is fn
+        for chain in facts.chains
+        if chain[0] != IMPORTED_MODULE
+        for i in range(1, len(chain) + 1)
+    )
+
+
 def _subclass_of(value: object, modules: set[str]) -> bool:
     """A class deriving from a class of these modules (its creation may register it)."""
     return issubclass(type(value), type) and any(b.__module__ in modules for b in value.__mro__[1:])
 
 
-def _containers_written(facts, scope: dict) -> Iterator[object]:
-    """Module-level containers a function writes: ``X[k] = v``, ``X.append(v)``, and through
-    a module or a class, ``m.X[k] = v``, ``C.cache.setdefault(...)``."""
-    for name in facts.mutated:
+def _containers(
+    facts, scope: dict, names: frozenset[str], attributes: frozenset[str]
+) -> Iterator[object]:
+    """Module-level containers among what a function writes (``names``: ``X[k] = v``,
+    ``X.append(v)``; through a module or a class, ``attributes``: ``m.X[k] = v``,
+    ``C.cache.setdefault(...)``)."""
+    for name in names:
         if type(value := scope.get(name)) in STATE_TYPES:
             yield value
     for chain in facts.chains:
         if len(chain) < 2 or chain[0] == IMPORTED_MODULE:
             continue
         target = chain[:-1] if chain[-1] in _source.MUTATORS else chain
-        written = target is not chain or target[-1] in facts.attr_writes
+        written = len(target) >= 2 and target[-1] in attributes
         if written and type(value := resolve(scope, target)) in STATE_TYPES:
             yield value
 

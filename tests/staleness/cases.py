@@ -1665,6 +1665,123 @@ CASES += [
     Case("memo seed reformatted", REUSE, (edit("pipe.py", '{"": 0}', '{\n    "": 0,\n}'),), MEMO),
 ]
 
+# --- what setters put there (a function writes, never reads): it may run at any time, from a
+# script or another module, so the value counts, whatever import time put there
+SETTERS = _files(
+    {
+        "cfg.py": """
+        SETTINGS = {"rate": 1}
+        _scale = 1
+
+
+        def configure(rate):
+            SETTINGS["rate"] = rate
+
+
+        def set_scale(s):
+            global _scale
+            _scale = s
+
+
+        class Model:
+            shift = 0
+
+            @classmethod
+            def tune(cls, shift):
+                cls.shift = shift
+
+            def apply(self, x):
+                return x * self.bias + self.shift
+
+
+        Model.bias = 2
+
+
+        def compute(x):
+            return Model().apply(x) * SETTINGS["rate"] * _scale
+        """,
+        "setup_helpers.py": """
+        import cfg
+
+
+        def setup(shift):
+            cfg.Model.tune(shift)
+        """,
+        "pipe.py": """
+        import os
+
+        import cfg
+        from setup_helpers import setup
+
+
+        def main():
+            cfg.configure(int(os.environ.get("RATE", "1")))
+
+
+        main()
+        cfg.set_scale(2)
+        setup(1)
+
+
+        def task(x):
+            return cfg.compute(x)
+        """,
+        ENVIRONMENT: '{"RATE": "2"}',
+    }
+)
+
+ALIASES = _files(
+    {
+        "consts.py": "RATE = 2\n",
+        "data.txt": "2",
+        "closure.txt": "1",
+        "pipe.py": """
+        from os import getenv as _env
+        from pathlib import Path
+
+        import consts
+
+        DATA = Path(__file__).parent / "data.txt"
+        path = "other.txt"
+        _read = Path.read_text
+
+
+        def make(path):
+            def load(x):
+                return x * int(open(path).read())
+
+            return load
+
+
+        from_closure = make("closure.txt")
+
+
+        def task(x):
+            rate = consts.__dict__["RATE"] * int(_env("FACTOR", "1"))
+            return from_closure(x) + int(_read(DATA)) * rate
+        """,
+        ENVIRONMENT: '{"FACTOR": "2"}',
+    }
+)
+
+CASES += [
+    Case(
+        "setter called by a function at import", RERUN, (edit(ENVIRONMENT, '"2"', '"3"'),), SETTERS
+    ),
+    Case("global setter called at import", RERUN, (edit("pipe.py", "(2)", "(3)"),), SETTERS),
+    Case("attribute setter through a helper", RERUN, (edit("pipe.py", "(1)", "(4)"),), SETTERS),
+    Case(
+        "class attribute set after the class body",
+        RERUN,
+        (edit("cfg.py", "Model.bias = 2", "Model.bias = 3"),),
+        SETTERS,
+    ),
+    Case("env read through an alias", RERUN, (edit(ENVIRONMENT, '"2"', '"3"'),), ALIASES),
+    Case("file read through an alias", RERUN, (edit("data.txt", "2", "3"),), ALIASES),
+    Case("file named by a closure's cell", RERUN, (edit("closure.txt", "1", "4"),), ALIASES),
+    Case("module constant read through __dict__", RERUN, (edit("consts.py", "2", "5"),), ALIASES),
+]
+
 # Projects whose code writes containers, globals or class attributes at run time: a call must
 # not change their signature (tests/staleness/test_run_time_writes.py).
 RUN_TIME_WRITES = {"registry": REGISTRY, "subclasses": SUBCLASSES, "lazy": LAZY, "memo": MEMO}

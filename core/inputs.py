@@ -111,12 +111,19 @@ def path_label(path: str | os.PathLike[str], roots: Iterable[str] = ()) -> str:
 
 def portable_text(text: str, roots: Iterable[str] = ()) -> str:
     """``text`` exactly as it is, unless it names a place under a folder of user code: then
-    relative to it (``<checkout>/data``). Also for a ``str`` constant built from ``__file__``
+    relative to the outermost such folder (``<checkout>/data``), so that two places never get
+    one name when one folder of user code holds another (``/x`` and ``/x/src`` on
+    ``sys.path``). Also for a ``str`` constant built from ``__file__``
     (``os.path.dirname(__file__)``): where the checkout lives is not the code's content."""
-    for root in (*roots, *_user_roots()):
-        if text == root or text.startswith(root.rstrip("/") + "/"):
-            return "<checkout>/" + text[len(root) :].lstrip("/")
-    return text
+    holding = [
+        root
+        for root in (*roots, *_user_roots())
+        if text == root or text.startswith(root.rstrip("/") + "/")
+    ]
+    if not holding:
+        return text
+    root = min(holding, key=len)
+    return "<checkout>/" + text[len(root) :].lstrip("/")
 
 
 @functools.lru_cache(maxsize=16)  # one entry per sys.path seen
@@ -127,9 +134,10 @@ def _user_roots_for(entries: tuple[str, ...]) -> tuple[str, ...]:
     roots = []
     for entry in entries:
         real = os.path.realpath(entry or os.getcwd())
-        if os.path.isdir(real) and not any(real.startswith(i) for i in installed):
+        inside = any(real == i or real.startswith(i.rstrip("/") + "/") for i in installed)
+        if os.path.isdir(real) and not inside:
             roots.append(real)
-    return tuple(sorted(set(roots), key=len, reverse=True))  # the deepest root first
+    return tuple(sorted(set(roots)))
 
 
 def _user_roots() -> tuple[str, ...]:

@@ -58,10 +58,13 @@ _OS_PATH = (os.path.join, os.path.dirname, os.path.abspath, os.path.realpath, os
 _OS_PATH += (os.path.expanduser,)
 _TO_TEXT = (str, os.fspath)
 _OPENERS = (builtins.open, io.open)
+_PATH_FUNCTIONS = (pathlib.Path.read_text, pathlib.Path.read_bytes)
+_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType)
 # What calls return that is an open file or a buffer, not a path.
 _STREAMS = (builtins.open, io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader)
 _FOLD_DEPTH = 20
 _SYSTEM_FILES = ("/proc/", "/sys/", "/dev/")
+_SHARED_MEMORY = "/dev/shm/"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
@@ -80,7 +83,9 @@ _NONE = Reads()
 def reads_of(fn: types.FunctionType, names: frozenset[str]) -> Reads:
     """The files and environment variables ``fn``'s body reads; ``names`` are the names its
     code mentions (a quick test before any parsing)."""
-    if names.isdisjoint(TRIGGERS):
+    if names.isdisjoint(TRIGGERS) and not any(
+        _is_reader(fn.__globals__.get(name)) for name in names
+    ):
         return _NONE
     code = fn.__code__
     module = sys.modules.get(fn.__globals__.get("__name__") or "")
@@ -106,7 +111,7 @@ class _Reads:
     def __init__(self, fn: types.FunctionType, node: ast.AST) -> None:
         self.node = node
         self.globals = fn.__globals__
-        self.folder = _Folder(self.globals, node)
+        self.folder = _Folder(self.globals, node, _cells(fn))
         module = sys.modules.get(self.globals.get("__name__") or "")
         self.roots = _module_roots(module)
         self.inputs: dict[str, Input] = {}
@@ -152,6 +157,8 @@ class _Reads:
             self._env(_argument(call, 0, ("key",)), call)
         elif isinstance(func, ast.Attribute) and func.attr in _PATH_METHODS:
             self._path(func.value, call)
+        elif _one_of(target, _PATH_FUNCTIONS):  # ``read = Path.read_text; read(p)``
+            self._path(_argument(call, 0, ("self",)), call)
         elif isinstance(func, ast.Attribute) and func.attr == "open":
             # ``p.open()`` on a path the analysis can fold; other objects' ``open`` (an
             # archive member, a remote file system) are not local files.
@@ -159,7 +166,9 @@ class _Reads:
                 _argument(call, 0, ("mode",))
             ):
                 self._path(func.value, call)
-        elif _called_name(func) in _PATH_READERS and not self.folder.is_local(func):
+        elif (
+            _called_name(func) in _PATH_READERS or _function_name(target) in _PATH_READERS
+        ) and not self.folder.is_local(func):
             self._path(_argument(call, 0, _PATH_KEYWORDS), call)
 
     def _output(self, expr: ast.expr | None) -> None:
@@ -177,7 +186,8 @@ class _Reads:
             self._unfollowed(call, "a file read with a computed path")
             return
         text = os.fsdecode(os.fspath(value))
-        if text.startswith(_SYSTEM_FILES):  # the kernel's view of the process, not data
+        if text.startswith(_SYSTEM_FILES) and not text.startswith(_SHARED_MEMORY):
+            # the kernel's view of the process, not data (files in shared memory are data)
             return
         if "://" in text:
             self._unfollowed(call, "a read of remote data, which skipwise cannot hash")
@@ -197,6 +207,17 @@ class _Reads:
         text = ast.unparse(node)
         text = text if len(text) <= 60 else text[:57] + "..."
         self.unfollowed.append(f"line {getattr(node, 'lineno', '?')}: {what} ({text})")
+
+
+def _function_name(obj: object) -> str | None:
+    """A function's own name, whatever the code calls it (``rc = pd.read_csv``), read without
+    running code of other objects."""
+    return obj.__name__ if type(obj) in _FUNCTION_TYPES else None  # type: ignore[union-attr]
+
+
+def _is_reader(obj: object) -> bool:
+    """A global bound to a reader under another name (``from os import getenv as env``)."""
+    return obj is os.environ or _function_name(obj) in TRIGGERS
 
 
 def _func_attr(func: ast.expr) -> str | None:
@@ -245,13 +266,31 @@ def _package(obj: object) -> str | None:
     return obj.__name__.partition(".")[0] if isinstance(obj, types.ModuleType) else None
 
 
+def _cells(fn: types.FunctionType) -> dict[str, object]:
+    """What the function's free variables hold (a closure's ``path``), by name; None for an
+    empty cell."""
+    cells = zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)
+    return {name: _cell_value(cell) for name, cell in cells}
+
+
+def _cell_value(cell: types.CellType) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:  # not bound yet
+        return None
+
+
 class _Folder:
     """Evaluates the constant part of a function's expressions: names resolve to module
-    globals as they are now (a global rebound makes the function be processed again), and to
-    values assigned exactly once in the body; parameters and other locals are not constant."""
+    globals as they are now (a global rebound makes the function be processed again), to what
+    a closure's cells hold, and to values assigned exactly once in the body; parameters and
+    other locals are not constant."""
 
-    def __init__(self, module_globals: dict[str, Any], node: ast.AST) -> None:
+    def __init__(
+        self, module_globals: dict[str, Any], node: ast.AST, cells: dict[str, object]
+    ) -> None:
         self.globals = module_globals
+        self.cells = cells
         self.assigned: dict[str, list[ast.expr | None]] = {}  # local -> values bound to it
         self.imported: dict[str, tuple[str, str | None]] = {}  # local -> (module, attribute)
         self.streams: set[str] = set()  # locals bound to what ``with ... as`` gives
@@ -339,6 +378,8 @@ class _Folder:
                 return found if attribute is None else _member(found, attribute)
             if expr.id in self.assigned:
                 return None
+            if expr.id in self.cells:  # a free variable: never the global of that name
+                return self.cells[expr.id]
             return self.globals.get(expr.id, getattr(builtins, expr.id, None))
         if isinstance(expr, ast.Attribute):
             return _member(self.resolve(expr.value), expr.attr)

@@ -10,6 +10,8 @@ import ast
 import functools
 import linecache
 import os
+import sys
+import time
 import tokenize
 import typing
 from collections import defaultdict
@@ -176,13 +178,33 @@ def find_definition(
 
 
 def unchanged_since_import(module: object) -> bool:
-    """False when the module's file was edited after its bytecode was cached (at import): its
-    statements on disk are then not the code that runs."""
-    filename, cached = getattr(module, "__file__", None), getattr(module, "__cached__", None)
-    try:
-        return not (filename and cached and os.path.getmtime(filename) > os.path.getmtime(cached))
-    except OSError:
+    """False when the module's file was written after the module ran: its statements on disk
+    are then not the code that runs. When a module ran is seen as it happens (an audit hook:
+    every module body runs through ``exec``); a module that ran before skipwise was imported
+    ran before :data:`_STARTED`. (A cached bytecode file's age tells nothing: another process
+    importing the edited file writes it anew, and without one it cannot tell at all.)"""
+    filename = getattr(module, "__file__", None)
+    if not filename:
         return True
+    try:
+        written = os.stat(filename).st_mtime_ns
+    except OSError:
+        return True  # no file: nothing on disk stands for the module's statements
+    return written <= _executed.get(filename, _STARTED)
+
+
+# When each module body ran last, by file name (the code object's co_filename, which is the
+# module's __file__), and when this module was imported: what ran earlier ran before then.
+_executed: dict[str, int] = {}
+_STARTED = time.time_ns()
+
+
+def _note_module_run(event: str, args: tuple[object, ...]) -> None:
+    if event == "exec" and getattr(args[0], "co_name", None) == "<module>":
+        _executed[args[0].co_filename] = time.time_ns()  # type: ignore[attr-defined]
+
+
+sys.addaudithook(_note_module_run)
 
 
 def module_source(filename: str | None, module_globals: dict | None = None) -> ModuleSource | None:
@@ -393,7 +415,7 @@ _READING_ATTRIBUTES = {"getattr", "hasattr"}  # a prefix found in their name is 
 _BY_NAME_CALLERS = {"methodcaller", "attrgetter"}
 DYNAMIC_NAMES = frozenset(
     {*_DYNAMIC_BUILTINS, *_DYNAMIC_ATTRIBUTES, *_BY_NAME_CALLERS, "import_module"}
-    | {"__subclasses__", "__dict__"}
+    | {"__subclasses__", "__dict__", "modules"}
 )
 
 
@@ -436,7 +458,7 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
     """Calls whose targets static analysis cannot follow, in source order."""
     found = []
     local_names = _local_names(node)
-    followed: set[int] = set()  # globals() calls whose computed name has a prefix
+    followed: set[int] = set()  # own-module lookups whose computed name has a prefix
     for call in ast.walk(node):
         if (
             isinstance(call, ast.Subscript)
@@ -445,6 +467,12 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
             and not isinstance(call.slice, ast.Constant)
         ):
             found.append(DynamicCall(f"line {call.lineno}: __dict__[...] with a computed name"))
+        if (
+            isinstance(call, ast.Subscript)
+            and _is_sys_modules(call.value)
+            and id(call) not in followed
+        ):
+            found.append(DynamicCall(f"line {call.lineno}: a module looked up in sys.modules"))
         if isinstance(call, ast.Subscript) and _is_globals_call(call.value):
             prefix = literal_prefix(call.slice)  # globals()[f"step_{x}"]
             if prefix:
@@ -465,6 +493,8 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
         ):
             prefix = literal_prefix(call.args[1]) if func.id in _READING_ATTRIBUTES else ""
             target = _dispatch_target(call.args[0], local_names) if prefix else ()
+            if target == OWN_MODULE:
+                followed.add(id(call.args[0]))  # sys.modules[__name__]: this very module
             found.append(DynamicCall(f"{line}{func.id}() with a computed name", prefix, target))
         elif (
             isinstance(func, ast.Attribute) and func.attr == "get" and _is_globals_call(func.value)
@@ -490,6 +520,15 @@ def dynamic_calls(node: ast.AST) -> list[DynamicCall]:
                 )
             )
     return found
+
+
+def _is_sys_modules(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "modules"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
 
 
 def literal_prefix(node: ast.AST) -> str:

@@ -108,6 +108,7 @@ def cached(
     depends_on: Iterable[object] = (),
     allow_pickle: bool | None = None,
     store: Store | None = None,
+    lazy: bool = False,
 ) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
 
 
@@ -116,7 +117,10 @@ def cached(fn=None, /, **options):
 
     Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``. The
     options are :class:`~skipwise.step.StepOptions`' fields: ``name``, ``version``,
-    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``.
+    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``, ``lazy``. With
+    ``lazy=True`` the function returns a SQL query over its upstream results (given as
+    SQLAlchemy tables); the SQL store runs it on a miss, and a call returns a ``Ref`` to the
+    result's table (see :mod:`skipwise.lazy`).
     """
     if fn is None:
         return lambda f: Cached(f, **options)

@@ -28,6 +28,11 @@ from skipwise.store.base import TARGET, Query
 SQL = "sql"
 
 
+class UpstreamMissing(SkipwiseError):
+    """An upstream result a lazy step's query reads is not stored (yet): no query can name
+    its table. ``skipwise plan`` meets this before the upstream's first run."""
+
+
 class RawSql:
     """A SQL script whose statements fill the result's table: write ``{target}`` where the
     table goes (``CREATE TABLE {target} AS SELECT ...``, then ``UPDATE {target} ...``).
@@ -109,7 +114,7 @@ def _upstream_table(name: str, param: str, value: Any, store: Store) -> Any:
         raise SkipwiseError(f"{where} is one item of a result; a lazy step reads whole tables")
     manifest = store.manifest(lineage.signature)
     if manifest is None:
-        raise SkipwiseError(f"{where} is not in store {store.url}")
+        raise UpstreamMissing(f"{where} is not in store {store.url}")
     table = store.sql_table(manifest)
     if table is None:
         raise SkipwiseError(

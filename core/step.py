@@ -189,9 +189,16 @@ class Step(Generic[R]):
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
         host_facts: Mapping[str, str] | None = None,
+        *,
+        query: bool = True,
     ) -> SignatureTree:
         """The signature tree of this call; nothing runs, nothing is read. ``host_facts``
-        add what the host knows about the call (e.g. ``PARTITION``)."""
+        add what the host knows about the call (e.g. ``PARTITION``).
+
+        A lazy step is the exception: its body runs here, with upstream results as tables
+        (their manifests are read), and the SQL it returns is signed. ``query=False`` signs
+        it without (for a plan whose upstream is not stored yet): that tree never matches a
+        stored result."""
         records: dict[str, ArgumentRecord] = {}
         ignore = self.options.ignore
         for param, value in self.bind(args, kwargs).items():
@@ -200,7 +207,7 @@ class Step(Generic[R]):
             if self._params.parameters[param].kind is inspect.Parameter.VAR_KEYWORD:
                 value = dict(sorted(value.items()))
             records[param] = argument_record(value, param, self.name)
-        if not self.options.lazy:
+        if not (self.options.lazy and query):
             return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
         # A lazy step's body runs now: the query it builds is part of what the step is.
         prepared = lazy.prepare(self.name, self.fn, self._bound(args, kwargs), self.store())

@@ -8,6 +8,7 @@ all of this test's own scratch database) are ended and gone.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import psycopg
 
@@ -40,3 +41,11 @@ def table_stats(database: str, schema: str) -> dict[str, tuple[int, int, int]]:
 def result_tables(stats: dict[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
     """The stats of skipwise's result tables (``sw_...``), not of its own bookkeeping."""
     return {name: counts for name, counts in stats.items() if name.startswith("sw_")}
+
+
+def database_stats(store: Any) -> dict[str, tuple[int, int, int]]:
+    """:func:`result_tables` of a PostgreSQL store's schema; {} for SQLite, which keeps no
+    statistics (there the bodies' call logs and the stores' contents are the proof)."""
+    if not store.postgres:
+        return {}
+    return result_tables(table_stats(store._target.database, store.schema))

@@ -165,3 +165,36 @@ def test_raw_sql_must_write_its_target() -> None:
         "CREATE TABLE {target} AS SELECT ';' AS s",
         "SELECT 2",
     )
+
+
+def test_column_types_come_back_as_frame_columns(pg_url: str) -> None:
+    skipwise.configure(store=pg_url)
+
+    @skipwise.cached(lazy=True)
+    def typed(orders: sa.Table) -> sa.TextClause:
+        return sa.text(
+            "SELECT id, customer::int AS small, amount::numeric / 3 AS third, id > 1 AS big, "
+            "DATE '2024-01-02' + id::int AS day, TIMESTAMP '2024-01-02 03:04:05.123456' AS at, "
+            f"TIMESTAMPTZ '2024-01-02 03:04:05+02' AS at_tz FROM {orders} ORDER BY id"
+        )
+
+    frame = typed(pipeline.orders(3)).load()
+    assert list(frame["id"]) == [0, 1, 2] and str(frame["id"].dtype) == "int64"
+    assert list(frame["small"]) == [0, 1, 2] and str(frame["small"].dtype) == "int32"
+    assert list(frame["third"]) == pytest.approx([0.0, 0.5, 1.0])
+    assert list(frame["big"]) == [False, False, True]
+    assert [str(day) for day in frame["day"]] == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    assert frame["at"][0] == pd.Timestamp("2024-01-02 03:04:05.123456")
+    assert frame["at_tz"][0] == pd.Timestamp("2024-01-02 01:04:05", tz="UTC")
+
+
+def test_a_column_no_frame_holds_is_refused_by_name(pg_url: str) -> None:
+    skipwise.configure(store=pg_url)
+
+    @skipwise.cached(lazy=True)
+    def arrays(orders: sa.Table) -> sa.TextClause:
+        return sa.text(f"SELECT id, ARRAY[id, customer] AS pair FROM {orders}")
+
+    with pytest.raises(skipwise.QueryFailed, match=r"arrays: .*column 'pair' has type .*cast it"):
+        arrays(pipeline.orders(3))
+    assert list(current_store().leftovers()) == []

@@ -198,3 +198,14 @@ def test_a_column_no_frame_holds_is_refused_by_name(pg_url: str) -> None:
     with pytest.raises(skipwise.QueryFailed, match=r"arrays: .*column 'pair' has type .*cast it"):
         arrays(pipeline.orders(3))
     assert list(current_store().leftovers()) == []
+
+
+def test_a_read_only_store_serves_hits_and_refuses_to_run_queries(sql_url: str) -> None:
+    skipwise.configure(store=sql_url)
+    orders, customers = pipeline.orders(6), pipeline.customers()
+    stored = pipeline.joined.run(orders, customers)
+    skipwise.configure(store=sql_url, read_only=True)
+    hit = pipeline.joined.run(orders, customers)
+    assert hit.status is skipwise.Status.REUSED and hit.signature == stored.signature
+    with pytest.raises(skipwise.StoreError, match=r"joined: a lazy step's query makes its table"):
+        pipeline.joined(orders, customers, 4.0)

@@ -360,8 +360,9 @@ class SQLStore(Store[_Write]):
 
     def _put_query(self, session: _Write, draft: Manifest, query: Query) -> Manifest:
         """``CREATE TABLE ... AS`` the query's rows, numbered in the order the database
-        returns them; then the table is read back once for its schema and checksum (the
-        manifest's, which every reader checks)."""
+        returns them (a ``_skipwise_row`` column of the query's is left out); then the table
+        is read back once for its schema and checksum (the manifest's, which every reader
+        checks)."""
         self._remove(session, draft.signature)
         conn = session.conn
         name = frames.table_name(draft.name, draft.signature)
@@ -375,9 +376,15 @@ class SQLStore(Store[_Write]):
                 for statement in query.script:
                     conn.exec_driver_sql(_literal(conn, statement).replace(TARGET, scratch))
                 source = f"SELECT * FROM {scratch}"
+            # Its columns, from a run that returns no rows; an upstream's row numbers (which
+            # ``SELECT *`` over it brings along) give way to the new table's.
+            with conn.exec_driver_sql(f"SELECT * FROM ({source}) AS q LIMIT 0") as probe:
+                names = list(probe.keys())
+            quote = conn.dialect.identifier_preparer.quote
+            columns = "".join(f"q.{quote(c)}, " for c in names if c != frames.ROW)
             conn.exec_driver_sql(
                 f"CREATE TABLE {self._qualified(conn, name)} AS "
-                f"SELECT q.*, row_number() OVER () AS {row} FROM ({source}) AS q"
+                f"SELECT {columns}row_number() OVER () AS {row} FROM ({source}) AS q"
             )
             if query.select is None:
                 conn.exec_driver_sql(f"DROP TABLE {scratch}")

@@ -73,3 +73,17 @@ def expected(minimum: float = 2.0) -> dict[str, float]:
     frame = make_orders(ROWS["n"]).merge(make_customers(), on="customer")
     frame = frame[frame["amount"] > minimum]
     return {name: 2 * total for name, total in frame.groupby("name")["amount"].sum().items()}
+
+
+@skipwise.cached(lazy=True)
+def slow_copy(orders: sa.Table) -> sa.TextClause:
+    """A query that takes a second (PostgreSQL): long enough for callers to meet."""
+    return sa.text(f"SELECT o.*, (SELECT 1 FROM pg_sleep(1)) AS slept FROM {orders} AS o")
+
+
+if __name__ == "__main__":  # a worker: python -m tests.lazy.pipeline STORE SIGNATURE
+    import sys
+
+    skipwise.configure(store=sys.argv[1])
+    outcome = slow_copy.run(skipwise.Ref(sys.argv[2]))
+    print(outcome.status.value)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -209,3 +213,41 @@ def test_a_read_only_store_serves_hits_and_refuses_to_run_queries(sql_url: str) 
     assert hit.status is skipwise.Status.REUSED and hit.signature == stored.signature
     with pytest.raises(skipwise.StoreError, match=r"joined: a lazy step's query makes its table"):
         pipeline.joined(orders, customers, 4.0)
+
+
+def test_concurrent_callers_run_the_query_once(pg_url: str) -> None:
+    """Two processes reach the same lazy step at once: one runs the query, the other waits
+    on its lease and reuses the table; PostgreSQL counts the rows inserted once."""
+    skipwise.configure(store=pg_url)
+    store = current_store()
+    source = pipeline.orders.run(6)
+    root = Path(__file__).resolve().parents[2]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.lazy.pipeline", pg_url, source.signature],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], results
+    assert sorted(out.strip() for out, _ in results) == ["computed", "reused"]
+    stats = result_tables(table_stats(store._target.database, store.schema))
+    made = [counts for name, counts in stats.items() if "slow_copy" in name]
+    assert len(made) == 1 and made[0][2] == 6
+
+
+def test_select_star_over_an_upstream_table_gives_its_columns(sql_url: str) -> None:
+    """``SELECT *`` over a stored table also reads skipwise's row numbers: they give way to
+    the new table's own."""
+    skipwise.configure(store=sql_url)
+
+    @skipwise.cached(lazy=True)
+    def everything(orders: sa.Table) -> sa.TextClause:
+        return sa.text(f"SELECT * FROM {orders} ORDER BY id")
+
+    frame = everything(pipeline.orders(5)).load()
+    pd.testing.assert_frame_equal(frame, pipeline.make_orders(5), check_dtype=False)

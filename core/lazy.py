@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from skipwise.engine import lineage_of
+from skipwise.engine import Ref, lineage_of
 from skipwise.errors import SkipwiseError
 from skipwise.store import Store
 from skipwise.store.base import TARGET, Query
@@ -103,7 +103,7 @@ def _upstream_table(name: str, param: str, value: Any, store: Store) -> Any:
     lineage = lineage_of(value)
     if lineage is None:
         return None
-    source = getattr(value, "store", None)  # a Ref's own store, if it names one
+    source = value.store if isinstance(value, Ref) else None  # a Ref may name its store
     where = f"{name}: the upstream result passed as {param!r} ({lineage.signature[:12]})"
     if source is not None and source.url != store.url:
         raise SkipwiseError(

@@ -251,3 +251,18 @@ def test_select_star_over_an_upstream_table_gives_its_columns(sql_url: str) -> N
 
     frame = everything(pipeline.orders(5)).load()
     pd.testing.assert_frame_equal(frame, pipeline.make_orders(5), check_dtype=False)
+
+
+def test_an_upstream_frame_is_never_probed_for_attributes(sql_url: str) -> None:
+    """A frame with a column named like a Ref's field (``store``) is still an upstream."""
+    skipwise.configure(store=sql_url)
+
+    @skipwise.cached
+    def shops() -> pd.DataFrame:
+        return pd.DataFrame({"store": ["north", "south"], "sales": [3, 4]})
+
+    @skipwise.cached(lazy=True)
+    def north(shops: sa.Table) -> sa.Select:
+        return sa.select(shops.c.sales).where(shops.c.store == "north")
+
+    assert north(shops()).load()["sales"].tolist() == [3]

@@ -56,6 +56,10 @@ def test_the_example_runs_and_plans(tmp_path: Path) -> None:
     assert first.stdout.strip() == "{'ann': 30.0, 'bob': 12.5}"
     assert "computing shop.big_orders" in first.stderr and "in the database" in first.stderr
 
+    show = [*SKIPWISE, "show", "shop.big_orders", "--store", "sqlite:///shop.db"]
+    shown = run(tmp_path, "env", "COLUMNS=400", *show)  # wide: no wrapped lines
+    assert "signed as is" in shown.stdout and "{orders}.amount > 10.0" in shown.stdout
+
     after = plan(tmp_path)
     assert {name: after[name] for name in names} == dict.fromkeys(names, "reuse")
     again = run(tmp_path, sys.executable, "shop.py")

@@ -51,7 +51,9 @@ class SkipwiseOperator(PythonOperator):
 
     Takes ``skipwise.cached``'s options (``skipwise.host.StepOptions``): ``name`` lists
     results in the store (default ``<dag_id>.<task_id>``), ``version``, ``ignore``,
-    ``depends_on``, ``codec``, ``allow_pickle``; the other keyword arguments are
+    ``depends_on``, ``codec``, ``allow_pickle``, ``lazy`` (the callable returns a SQL query
+    over its upstream results, given as SQLAlchemy tables, which the SQL store runs on a
+    miss: see :mod:`skipwise.lazy`); the other keyword arguments are
     ``PythonOperator``'s. ``store`` is this task's store: a URL or path, or the id of a
     ``skipwise`` connection; without it, the configured one (see :mod:`skipwise.airflow.stores`
     for the order: connection ``skipwise_default``, ``[skipwise] store``, ``$SKIPWISE_STORE``).
@@ -73,6 +75,7 @@ class SkipwiseOperator(PythonOperator):
         depends_on: Iterable[object] = (),
         codec: str | None = None,
         allow_pickle: bool | None = None,
+        lazy: bool = False,
         partition: str | None = None,
         store: str | None = None,
         skipwise: Mapping[str, Any] | None = None,
@@ -87,6 +90,7 @@ class SkipwiseOperator(PythonOperator):
             depends_on=tuple(depends_on),
             codec=codec,
             allow_pickle=allow_pickle,
+            lazy=lazy,
         )
         refuse_element_arguments(kwargs.get("task_id"), kwargs)
         super().__init__(python_callable=python_callable, **kwargs)

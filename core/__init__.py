@@ -2,7 +2,8 @@
 
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
 ``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
-``File`` and ``Env`` in ``depends_on`` (inputs the code reads),
+``File`` and ``Env`` in ``depends_on`` (inputs the code reads), ``RawSql`` (a lazy step's SQL
+script),
 ``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
 ``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
@@ -22,11 +23,13 @@ from skipwise.errors import (
     CodecError,
     InvalidName,
     LeaseHeld,
+    QueryFailed,
     SkipwiseError,
     SkipwiseWarning,
     StoreError,
 )
 from skipwise.inputs import Env, File
+from skipwise.lazy import RawSql
 from skipwise.status import Status
 from skipwise.store import open_store, register_codec
 from skipwise.values import register_hasher
@@ -40,6 +43,8 @@ __all__ = [
     "InvalidName",
     "LeaseHeld",
     "Outcome",
+    "QueryFailed",
+    "RawSql",
     "Ref",
     "SkipwiseError",
     "SkipwiseWarning",

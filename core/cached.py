@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from skipwise import display, recording
+from skipwise import display, lazy, recording
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import Outcome, remember
 from skipwise.status import Status
@@ -66,7 +66,14 @@ class Cached(Generic[P, R]):
         ``force=True`` recomputes and replaces the stored result (unless the function has a
         ``force`` parameter of its own: then it is the function's argument)."""
         force = False if self.step.takes("force") else bool(kwargs.pop("force", False))
-        tree = self.step.sign(args, kwargs)
+        try:
+            tree = self.step.sign(args, kwargs)
+        except lazy.UpstreamMissing:
+            if not recording.active():
+                raise
+            # A lazy call planned before its upstream was stored: no table to query, so no
+            # query yet; it will run.
+            tree = self.step.sign(args, kwargs, query=False)
         planned = recording.record(self.step, tree)
         if planned is not None:
             return planned
@@ -108,6 +115,7 @@ def cached(
     depends_on: Iterable[object] = (),
     allow_pickle: bool | None = None,
     store: Store | None = None,
+    lazy: bool = False,
 ) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
 
 
@@ -116,7 +124,10 @@ def cached(fn=None, /, **options):
 
     Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``. The
     options are :class:`~skipwise.step.StepOptions`' fields: ``name``, ``version``,
-    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``.
+    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``, ``lazy``. With
+    ``lazy=True`` the function returns a SQL query over its upstream results (given as
+    SQLAlchemy tables); the SQL store runs it on a miss, and a call returns a ``Ref`` to the
+    result's table (see :mod:`skipwise.lazy`).
     """
     if fn is None:
         return lambda f: Cached(f, **options)

@@ -345,6 +345,8 @@ def show(
         for arg, record in tree.arguments.items():
             kind = "upstream" if record.upstream else f"argument ({record.type})"
             table.add_row(arg, kind, record.digest[:12])
+        for key, value in sorted(tree.extra.items()):  # a partition, a lazy step's SQL
+            table.add_row(key, "signed as is", escape(value))
         console.print(table)
 
 

@@ -69,6 +69,11 @@ class ArgumentError(SkipwiseError, TypeError):
     where inside it the problem is."""
 
 
+class QueryFailed(SkipwiseError):
+    """A lazy step's query failed in the database; the message names the step and the
+    database's error. Its transaction was rolled back: nothing of it was stored."""
+
+
 class CodecError(SkipwiseError):
     """A value cannot be written or read by the chosen codec."""
 

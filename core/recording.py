@@ -67,6 +67,11 @@ def recording() -> Iterator[Recording]:
         _recording.reset(token)
 
 
+def active() -> bool:
+    """Whether a plan is recording calls."""
+    return _recording.get() is not None
+
+
 def record(step: Step[Any], tree: SignatureTree) -> Outcome[Any] | None:
     """Record a call whose tree is ``tree``, if a plan is recording (else None: run it).
 

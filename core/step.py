@@ -24,12 +24,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from skipwise import config
+from skipwise import config, lazy
 from skipwise import force as forcing
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import (
     Outcome,
+    Ref,
     argument_record,
     code_graph,
     latest_tree,
@@ -69,7 +70,8 @@ class StepOptions:
     analysis cannot see (functions, modules, values, ``File``s); ``codec`` and
     ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one;
     ``on_lease_held`` overrides the configured policy while another caller computes the same
-    signature ("wait", "compute", "fail").
+    signature ("wait", "compute", "fail"). ``lazy`` makes the function build a SQL query that
+    the store runs on a miss (:mod:`skipwise.lazy`).
     """
 
     name: str | None = None
@@ -80,6 +82,7 @@ class StepOptions:
     allow_pickle: bool | None = None
     store: Store | None = None
     on_lease_held: str | None = None
+    lazy: bool = False
 
     def __post_init__(self) -> None:
         # Accept any iterable, keep tuples: options are compared and shared between copies.
@@ -186,9 +189,16 @@ class Step(Generic[R]):
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
         host_facts: Mapping[str, str] | None = None,
+        *,
+        query: bool = True,
     ) -> SignatureTree:
         """The signature tree of this call; nothing runs, nothing is read. ``host_facts``
-        add what the host knows about the call (e.g. ``PARTITION``)."""
+        add what the host knows about the call (e.g. ``PARTITION``).
+
+        A lazy step is the exception: its body runs here, with upstream results as tables
+        (their manifests are read), and the SQL it returns is signed. ``query=False`` signs
+        it without (for a plan whose upstream is not stored yet): that tree never matches a
+        stored result."""
         records: dict[str, ArgumentRecord] = {}
         ignore = self.options.ignore
         for param, value in self.bind(args, kwargs).items():
@@ -197,19 +207,30 @@ class Step(Generic[R]):
             if self._params.parameters[param].kind is inspect.Parameter.VAR_KEYWORD:
                 value = dict(sorted(value.items()))
             records[param] = argument_record(value, param, self.name)
-        return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
+        if not (self.options.lazy and query):
+            return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
+        # A lazy step's body runs now: the query it builds is part of what the step is.
+        prepared = lazy.prepare(self.name, self.fn, self._bound(args, kwargs), self.store())
+        extra = {**(host_facts or {}), lazy.SQL: prepared.signed}
+        tree = SignatureTree.build(self.name, self.code(), records, self.version, extra)
+        return dataclasses.replace(tree, query=prepared.query)
 
     def takes(self, parameter: str) -> bool:
         return parameter in self._params.parameters
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
         """The call's arguments by parameter, defaults applied."""
+        return self._bound(args, kwargs).arguments
+
+    def _bound(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
+    ) -> inspect.BoundArguments:
         try:
             bound = self._params.bind(*args, **(kwargs or {}))
         except TypeError as exc:
             raise TypeError(f"{self.name}: {exc}") from None
         bound.apply_defaults()
-        return bound.arguments
+        return bound
 
     # --- resolving ------------------------------------------------------------------
 
@@ -272,7 +293,9 @@ class Step(Generic[R]):
         ``load=False`` is for hosts that pass results by reference: on a hit nothing is read
         but the manifest, and the outcome's value is None. A hit whose data turns out to be
         damaged is recomputed and replaced. ``producer`` says who computes (DAG/task/run,
-        asset/run); it is kept in the manifest.
+        asset/run); it is kept in the manifest. A lazy step's body already ran when it was
+        signed: on a miss the store runs the query it built, and the value is a ``Ref`` to
+        the new table (on a hit too: nothing is loaded).
         """
         if decision.hit:
             served = self._try_serve(decision, load)
@@ -318,7 +341,10 @@ class Step(Generic[R]):
     def _serve(self, decision: Decision, load: bool) -> Outcome[R]:
         store, manifest, tree = decision.store, decision.manifest, decision.tree
         assert store is not None and manifest is not None
-        value = load_checked(store, manifest, self._pickle_allowed()) if load else None
+        if self.options.lazy:
+            value: Any = Ref(tree.signature, store)
+        else:
+            value = load_checked(store, manifest, self._pickle_allowed()) if load else None
         self._advance_pointer(store, tree.signature)
         log.info(
             "reused %s %s (computed %s by %s)",
@@ -372,6 +398,8 @@ class Step(Generic[R]):
         does not take (read-only, unusable, or failing after retries) is returned, with a
         warning."""
         tree, store = decision.tree, decision.store
+        if tree.query is not None:
+            return self._run_query(decision, producer)
         if store is None:
             return self._unstored(body(), decision, producer)
         log.info("computing %s %s: %s", self.name, tree.signature[:12], decision.reason)
@@ -396,6 +424,40 @@ class Step(Generic[R]):
             warn(f"{exc}; the result of {self.name} is returned but not stored")
             return self._unstored(value, decision, producer)
         self._advance_pointer(store, tree.signature)
+        return Outcome(
+            value,
+            tree.signature,
+            Status.COMPUTED,
+            decision.reason,
+            manifest,
+            tree,
+            decision.changes,
+        )
+
+    def _run_query(self, decision: Decision, producer: Mapping[str, str] | None) -> Outcome[R]:
+        """Run a lazy step's query in the store: its table and manifest are one transaction.
+        There is no value to hand back if the store cannot take it, so that is an error."""
+        tree, store = decision.tree, decision.store
+        if store is None:
+            raise decision.error or StoreError(f"{self.name}: no store to run its query in")
+        if writes_refused(store):
+            raise StoreError(
+                f"{self.name}: a lazy step's query makes its table in the store, and store "
+                f"{store.url} is read-only"
+            )
+        log.info(
+            "computing %s %s in the database: %s", self.name, tree.signature[:12], decision.reason
+        )
+        manifest = store.save_query(
+            tree.signature,
+            tree.query,
+            name=self.name,
+            tree={**tree.to_dict(), **_result_shape(None)},
+            producer=producer_info(producer),
+            replace=decision.replace,
+        )
+        self._advance_pointer(store, tree.signature)
+        value: Any = Ref(tree.signature, store)
         return Outcome(
             value,
             tree.signature,

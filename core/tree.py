@@ -42,6 +42,9 @@ class SignatureTree:
     arguments: Mapping[str, ArgumentRecord]
     version: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    # A lazy step's query (skipwise.lazy.Prepared) as signed: what the store runs on a miss.
+    # Not part of the tree's record; its SQL is, in ``extra``.
+    query: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(

@@ -46,7 +46,9 @@ def asset(
     materialization's data version is the signature, with metadata saying what happened.
     ``io_manager_key`` must name a :class:`SkipwiseIOManager`: the store results live in.
     ``skipwise.cached``'s options (``version``, ``ignore``, ``depends_on``, ``codec``,
-    ``allow_pickle``) are taken as they are; ``result_name`` is the name in the store. Other
+    ``allow_pickle``, ``lazy``) are taken as they are; ``result_name`` is the name in the
+    store. With ``lazy=True`` the function returns a SQL query over its upstream assets (given
+    as SQLAlchemy tables), run in the IO manager's SQL store on a miss. Other
     keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``, ``partitions_def``,
     ``group_name``, ``deps`` for ordering only...).
     """
@@ -178,7 +180,7 @@ def _run(
     kwargs = step.arguments(
         _upstream(context, step, store), context.op_execution_context.op_config or {}, context
     )
-    tree = step.tree(kwargs, partition)
+    tree = step.tree(kwargs, partition, store)
     runner = step.runner(lineage.partition_name(step.name, partition), store)
     producer = {"dagster_run": context.run.run_id, "asset": label}
     force = force_requested(

@@ -103,10 +103,11 @@ class AssetStep:
         kwargs.update((param, config[param]) for param in self.config if param in config)
         return kwargs
 
-    def tree(self, kwargs: Mapping[str, Any], partition: str | None) -> SignatureTree:
-        """The partition key enters the signature of partitioned assets only."""
+    def tree(self, kwargs: Mapping[str, Any], partition: str | None, store: Store) -> SignatureTree:
+        """The partition key enters the signature of partitioned assets only. ``store`` is
+        where the asset's results live (a lazy asset's query is compiled for it)."""
         facts = None if partition is None else {PARTITION: partition}
-        return self.step.sign((), kwargs, facts)
+        return self.step.replace(store=store).sign((), kwargs, facts)
 
     def runner(self, name: str, store: Store) -> Step[Any]:
         """Resolves and stores under ``name`` (one per partition): a partition's reason

@@ -234,6 +234,21 @@ def draft_manifest(
     return replace(unsaved_manifest(signature, validate_name(name), codec, producer), extra={})
 
 
+# Where a script of a lazy step writes (see Query.script): the table skipwise names for it.
+TARGET = "{target}"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A lazy step's SQL, compiled for the store's database, as the store runs it: a SELECT
+    whose rows become the result's table, or a script of statements that fill ``TARGET``.
+    ``what`` names the step in messages."""
+
+    what: str
+    select: str | None = None
+    script: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Pointer:
     """The latest signature stored under a name, and the ones before it (newest first)."""

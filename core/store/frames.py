@@ -130,15 +130,14 @@ def schema_from_text(text: str) -> pa.Schema:
     return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
 
 
-def sql_table(name: str, schema: pa.Schema, db_schema: str | None, postgres: bool) -> sa.Table:
-    """The SQLAlchemy table for a frame (identifiers are quoted by SQLAlchemy)."""
+def sql_table(
+    name: str, schema: pa.Schema, db_schema: str | None, postgres: bool, *, numbered: bool = True
+) -> sa.Table:
+    """The SQLAlchemy table for a frame (identifiers are quoted by SQLAlchemy); without
+    ``numbered``, its data columns only (what a lazy step's query reads)."""
     columns = [sa.Column(f.name, _sql_type(f.type, postgres)) for f in schema]
-    return sa.Table(
-        name,
-        sa.MetaData(schema=db_schema),
-        *columns,
-        sa.Column(ROW, sa.BigInteger(), nullable=False),
-    )
+    row = [sa.Column(ROW, sa.BigInteger(), nullable=False)] if numbered else []
+    return sa.Table(name, sa.MetaData(schema=db_schema), *columns, *row)
 
 
 def write(conn: sa.Connection, table: sa.Table, data: pa.Table) -> None:
@@ -235,3 +234,56 @@ def _select_all(conn: sa.Connection, table: sa.Table, schema: pa.Schema) -> pa.T
         for values, fld in zip(columns, schema, strict=True)
     ]
     return pa.Table.from_arrays(arrays, schema=schema.remove_metadata())
+
+
+def made_schema(conn: sa.Connection, name: str, db_schema: str | None) -> pa.Schema:
+    """The Arrow schema a reader gets for a table a query made (a lazy step's result), from
+    the database's column types (SQLite: from the values' storage classes, since a column's
+    declared type there is a hint). ``ValueError`` names a column no frame type can hold."""
+    table = sa.Table(name, sa.MetaData(schema=db_schema), autoload_with=conn)
+    columns = [c for c in table.columns if c.name != ROW]
+    if conn.dialect.name == "sqlite":
+        types = [_sqlite_type(conn, table, column) for column in columns]
+    else:
+        types = [_arrow_type(column) for column in columns]
+    return pa.schema([pa.field(c.name, t) for c, t in zip(columns, types, strict=True)])
+
+
+def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return pa.bool_()
+    if isinstance(kind, sa.SmallInteger):
+        return pa.int16()
+    if isinstance(kind, sa.BigInteger):
+        return pa.int64()
+    if isinstance(kind, sa.Integer):
+        return pa.int32()
+    if isinstance(kind, sa.REAL):
+        return pa.float32()
+    if isinstance(kind, sa.Float | sa.Numeric):  # NUMERIC is read as a float too
+        return pa.float64()
+    if isinstance(kind, sa.String):
+        return pa.string()
+    if isinstance(kind, sa.DateTime):
+        return pa.timestamp("us", tz="UTC" if kind.timezone else None)
+    if isinstance(kind, sa.Date):
+        return pa.date32()
+    raise ValueError(
+        f"column {column.name!r} has type {kind}, which skipwise cannot read into a frame; "
+        "cast it in the query (to a number, text, date or timestamp)"
+    )
+
+
+def _sqlite_type(conn: sa.Connection, table: sa.Table, column: sa.Column[Any]) -> pa.DataType:
+    kinds = set(conn.scalars(sa.select(sa.func.typeof(column)).distinct())) - {"null"}
+    if kinds <= {"integer"}:
+        return pa.int64()
+    if kinds <= {"integer", "real"}:
+        return pa.float64()
+    if kinds == {"text"}:
+        return pa.string()
+    raise ValueError(
+        f"column {column.name!r} holds values of SQLite types {sorted(kinds)}, which no "
+        "frame column holds together; cast it in the query"
+    )

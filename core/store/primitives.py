@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from skipwise import hashing
-from skipwise.store.base import Leftover, Manifest, Pointer, Refused
+from skipwise.store.base import Leftover, Manifest, Pointer, Query, Refused
 from skipwise.store.codecs import Codec
 
 W = TypeVar("W")  # a backend's write session
@@ -163,6 +163,22 @@ class Backend(ABC, Generic[W]):
     @abstractmethod
     def _remove_leftover(self, leftover: Leftover) -> None:
         """Remove one item ``_list_leftovers`` listed."""
+
+    # --- SQL: stores that keep results as tables of a database run lazy steps' queries ---
+
+    def _sql_dialect(self) -> Any | None:
+        """The SQLAlchemy dialect a lazy step's query is compiled for; None: no SQL here."""
+        return None
+
+    def _sql_table(self, manifest: Manifest) -> Any | None:
+        """A stored result as the SQLAlchemy table a lazy step's query reads (its data
+        columns), or None if it is not kept as a table."""
+        return None
+
+    def _put_query(self, session: W, draft: Manifest, query: Query) -> Manifest:
+        """Run ``query`` in ``session`` so that its rows become the entry's table; return
+        ``draft`` completed as :meth:`_put_data` does. Only stores with a dialect get here."""
+        raise NotImplementedError
 
     # --- leases -----------------------------------------------------------------------
 

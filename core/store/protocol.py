@@ -45,6 +45,7 @@ from skipwise.store.base import (
     Leftover,
     Manifest,
     Pointer,
+    Query,
     Refused,
     draft_manifest,
     utc_now,
@@ -360,6 +361,42 @@ class Store(Backend[W]):
         chosen = get_codec(codec)
         draft = draft_manifest(signature, name=name, codec=chosen.name, producer=producer)
         self._refuse_unsigned_pickle(chosen.name)
+        return self._save(
+            draft, tree, replace, lambda session: self._put_data(session, draft, chosen, value)
+        )
+
+    @store_operation
+    def save_query(
+        self,
+        signature: str,
+        query: Query,
+        *,
+        name: str,
+        tree: Mapping[str, Any],
+        producer: Mapping[str, Any],
+        replace: bool = False,
+    ) -> Manifest:
+        """Run a lazy step's ``query`` in the database, its rows becoming the result's table,
+        and commit it as :meth:`save` commits a value: in one transaction with the manifest,
+        so a failing query (``QueryFailed``) leaves nothing behind."""
+        self._writable()
+        if self.sql_dialect() is None:
+            raise StoreError(f"store {self.url} cannot run SQL queries (it is not a SQL store)")
+        draft = draft_manifest(signature, name=name, codec="pandas", producer=producer)
+        return self._save(
+            draft, tree, replace, lambda session: self._put_query(session, draft, query)
+        )
+
+    def _save(
+        self,
+        draft: Manifest,
+        tree: Mapping[str, Any],
+        replace: bool,
+        put: Callable[[W], Manifest],
+    ) -> Manifest:
+        """The commit protocol: ``put`` the data in a write session, then the tree, then the
+        manifest, unless another writer committed the signature first."""
+        signature = draft.signature
         try:
             with self._writing(signature) as session:
                 # First writer wins: a committed entry stays (a damaged one raises CorruptEntry:
@@ -367,9 +404,9 @@ class Store(Backend[W]):
                 existing = None if replace else self._committed(signature, session)
                 if existing is not None:
                     return existing
-                manifest = self._put_data(session, draft, chosen, value)
+                manifest = put(session)
                 manifest = dataclasses.replace(
-                    manifest, checksum=content_checksum(chosen.name, manifest.checksum)
+                    manifest, checksum=content_checksum(draft.codec, manifest.checksum)
                 )
                 if self.signing_key:
                     manifest = signing.seal(manifest, self.signing_key)
@@ -384,6 +421,15 @@ class Store(Backend[W]):
         if existing is None:
             raise StoreError(f"{self.url}: entry {signature} vanished while committing")
         return existing
+
+    def sql_dialect(self) -> Any | None:
+        """The SQLAlchemy dialect of the store's database; None for stores that run no SQL."""
+        return self._sql_dialect()
+
+    def sql_table(self, manifest: Manifest) -> Any | None:
+        """A stored result as a SQLAlchemy table of its data columns (what a lazy step's query
+        reads), or None if it is not kept as a table. Nothing is read."""
+        return self._sql_table(manifest)
 
     @store_operation
     def delete(self, signature: str) -> None:

@@ -38,9 +38,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from skipwise import hashing
-from skipwise.errors import StoreError
+from skipwise.errors import QueryFailed, StoreError
 from skipwise.store import frames
-from skipwise.store.base import CorruptEntry, Leftover, Manifest, Pointer
+from skipwise.store.base import TARGET, CorruptEntry, Leftover, Manifest, Pointer, Query
 from skipwise.store.codecs import Codec
 from skipwise.store.primitives import Fetched, Raw, checksum_of
 from skipwise.store.protocol import Settings, Store
@@ -344,6 +344,75 @@ class SQLStore(Store[_Write]):
             extra={"schema": frames.schema_text(arrow.schema)},
         )
 
+    # --- lazy steps: queries run in the database ----------------------------------------
+
+    def _sql_dialect(self) -> sa.Dialect:
+        return self._db().dialect
+
+    def _sql_table(self, manifest: Manifest) -> sa.Table | None:
+        if not frames.TABLE_NAME.fullmatch(manifest.data):
+            return None
+        try:
+            schema = frames.schema_from_text(manifest.extra["schema"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptEntry(f"manifest of {manifest.signature} has no usable schema") from exc
+        return frames.sql_table(manifest.data, schema, self.schema, self.postgres, numbered=False)
+
+    def _put_query(self, session: _Write, draft: Manifest, query: Query) -> Manifest:
+        """``CREATE TABLE ... AS`` the query's rows, numbered in the order the database
+        returns them (a ``_skipwise_row`` column of the query's is left out); then the table
+        is read back once for its schema and checksum (the manifest's, which every reader
+        checks)."""
+        self._remove(session, draft.signature)
+        conn = session.conn
+        name = frames.table_name(draft.name, draft.signature)
+        self._drop_table(conn, name)  # an orphan of an entry deleted by hand
+        row = conn.dialect.identifier_preparer.quote(frames.ROW)
+        try:
+            source = query.select
+            if source is None:  # a script fills a scratch table; its rows are then numbered
+                scratch = self._qualified(conn, f"{name}_new")
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {scratch}")
+                for statement in query.script:
+                    conn.exec_driver_sql(_literal(conn, statement).replace(TARGET, scratch))
+                source = f"SELECT * FROM {scratch}"
+            # Its columns, from a run that returns no rows; an upstream's row numbers (which
+            # ``SELECT *`` over it brings along) give way to the new table's.
+            with conn.exec_driver_sql(f"SELECT * FROM ({source}) AS q LIMIT 0") as probe:
+                names = list(probe.keys())
+            quote = conn.dialect.identifier_preparer.quote
+            columns = "".join(f"q.{quote(c)}, " for c in names if c != frames.ROW)
+            conn.exec_driver_sql(
+                f"CREATE TABLE {self._qualified(conn, name)} AS "
+                f"SELECT {columns}row_number() OVER () AS {row} FROM ({source}) AS q"
+            )
+            if query.select is None:
+                conn.exec_driver_sql(f"DROP TABLE {scratch}")
+            schema = frames.made_schema(conn, name, self.schema)
+            table = frames.sql_table(name, schema, self.schema, self.postgres)
+            data = frames.read(conn, table, schema)
+        except sa.exc.DBAPIError as exc:
+            if self._transient(exc):
+                raise
+            cause = str(exc.orig or exc).strip().splitlines()[0]
+            raise QueryFailed(
+                f"{query.what}: its query failed in store {self.url}: {cause} (nothing was stored)"
+            ) from exc
+        except (ValueError, sa.exc.NoSuchTableError) as exc:
+            raise QueryFailed(
+                f"{query.what}: the table its query made in store {self.url} cannot be kept: "
+                f"{exc} (nothing was stored)"
+            ) from exc
+        checksum, size = frames.digest(data)
+        return dataclasses.replace(
+            draft,
+            data=name,
+            tree=TREE,
+            checksum=checksum,
+            size=size,
+            extra={"schema": frames.schema_text(schema)},
+        )
+
     def _put_tree(self, session: _Write, manifest: Manifest, tree: str) -> None:
         session.tree = tree
 
@@ -498,6 +567,14 @@ def import_driver(url: str) -> None:
     """Import the SQLAlchemy dialect of ``url`` and its driver (psycopg, sqlite3), without
     connecting."""
     parse_url(url).get_dialect().import_dbapi()
+
+
+def _literal(conn: sa.Connection, statement: str) -> str:
+    """A user's SQL text as the driver must be given it: drivers with ``%s`` placeholders
+    (psycopg) read a single ``%`` as one."""
+    if conn.dialect.paramstyle in ("format", "pyformat"):
+        return statement.replace("%", "%%")
+    return statement
 
 
 def _text(raw: Raw) -> str:

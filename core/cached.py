@@ -108,6 +108,9 @@ def cached(
     depends_on: Iterable[object] = (),
     allow_pickle: bool | None = None,
     store: Store | None = None,
+    on_lease_held: str | None = None,
+    input_type: object = None,
+    fresh: object = None,
 ) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
 
 
@@ -116,7 +119,9 @@ def cached(fn=None, /, **options):
 
     Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``. The
     options are :class:`~skipwise.step.StepOptions`' fields: ``name``, ``version``,
-    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``.
+    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``, ``on_lease_held``,
+    ``input_type`` (the table type inputs arrive as) and ``fresh`` (functions telling how
+    fresh the external sources the body reads are).
     """
     if fn is None:
         return lambda f: Cached(f, **options)

@@ -24,15 +24,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from skipwise import config
+from skipwise import config, input_types
 from skipwise import force as forcing
+from skipwise import fresh as freshness
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import (
     Outcome,
+    Ref,
     argument_record,
     code_graph,
     latest_tree,
+    lineage_of,
     load_checked,
     resolve_refs,
     warn,
@@ -69,7 +72,9 @@ class StepOptions:
     analysis cannot see (functions, modules, values, ``File``s); ``codec`` and
     ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one;
     ``on_lease_held`` overrides the configured policy while another caller computes the same
-    signature ("wait", "compute", "fail").
+    signature ("wait", "compute", "fail"); ``input_type`` is the table type the body receives
+    its inputs as (:mod:`skipwise.input_types`); ``fresh`` tells how fresh the external
+    sources the body reads are (:mod:`skipwise.fresh`).
     """
 
     name: str | None = None
@@ -80,6 +85,8 @@ class StepOptions:
     allow_pickle: bool | None = None
     store: Store | None = None
     on_lease_held: str | None = None
+    input_type: object = None
+    fresh: object = None
 
     def __post_init__(self) -> None:
         # Accept any iterable, keep tuples: options are compared and shared between copies.
@@ -140,7 +147,7 @@ def _parameters(fn: Callable[..., Any], name: str) -> inspect.Signature:
 class Step(Generic[R]):
     """A function and its options, immutable: what a host runs under skipwise."""
 
-    __slots__ = ("_params", "fn", "name", "options", "version")
+    __slots__ = ("_params", "fn", "fresh", "input_kind", "name", "options", "version")
 
     def __init__(self, fn: Callable[..., R], options: StepOptions | None = None) -> None:
         if not callable(fn):
@@ -154,6 +161,12 @@ class Step(Generic[R]):
         unknown = set(options.ignore) - set(self._params.parameters)
         if unknown:
             raise ValueError(f"{self.name}: ignore= names no parameter: {sorted(unknown)}")
+        self.fresh = freshness.named(options.fresh, self.name)
+        self.input_kind = (
+            None
+            if options.input_type is None
+            else input_types.kind_of(options.input_type, self.name)
+        )
 
     def __setattr__(self, key: str, value: object) -> None:
         if hasattr(self, key):
@@ -197,7 +210,19 @@ class Step(Generic[R]):
             if self._params.parameters[param].kind is inspect.Parameter.VAR_KEYWORD:
                 value = dict(sorted(value.items()))
             records[param] = argument_record(value, param, self.name)
-        return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
+        extra = {**(host_facts or {}), **self.fresh_facts()}
+        if self.input_kind is not None:  # the body gets other objects: it may compute otherwise
+            extra[INPUT_TYPE] = self.input_kind
+        return SignatureTree.build(self.name, self.code(), records, self.version, extra)
+
+    def fresh_facts(self) -> dict[str, str]:
+        """What the fresh functions say now, as signature parts (:mod:`skipwise.fresh`): they
+        run, nothing else does."""
+        return freshness.evaluate(
+            self.fresh,
+            self.name,
+            lambda value, label: argument_record(value, label, self.name).digest,
+        )
 
     def takes(self, parameter: str) -> bool:
         return parameter in self._params.parameters
@@ -295,9 +320,38 @@ class Step(Generic[R]):
             return self._unusable(decision.tree, exc)
 
     def call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
-        """Run the function with ``Ref`` arguments loaded."""
-        loaded_args, loaded_kwargs = load_refs(args, kwargs)
+        """Run the function with its arguments as the body receives them (:meth:`inputs`)."""
+        loaded_args, loaded_kwargs = self.inputs(args, kwargs)
         return self.fn(*loaded_args, **loaded_kwargs)
+
+    def inputs(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments as the body receives them: ``Ref``s loaded and, with ``input_type``,
+        every table among them as that type (a ``sa.Table`` for a result stored as one)."""
+        kind = self.input_kind
+        if kind is None:
+            return load_refs(args, kwargs)
+        names = list(self._params.parameters)
+
+        def prepare(value: Any, param: str) -> Any:
+            where = f"{self.name}: input {param!r}"
+            return input_types.prepare(value, kind, _loaded, self._stored_table, where)
+
+        loaded = tuple(
+            prepare(value, names[min(i, len(names) - 1)] if names else str(i))
+            for i, value in enumerate(args)
+        )
+        return loaded, {key: prepare(value, key) for key, value in kwargs.items()}
+
+    def _stored_table(self, value: Any) -> Any | None:
+        """The SQL table ``value`` is stored in: a ``Ref``, or a result of this process."""
+        if not isinstance(value, Ref):
+            found = lineage_of(value)
+            if found is None or found.item is not None:
+                return None
+            value = Ref(found.signature, self.store())
+        return value.table()
 
     def run(
         self,
@@ -502,6 +556,15 @@ def load_refs(
     """The arguments with every ``Ref`` loaded (at any depth of lists, tuples and dicts): what
     a body receives on a miss. Signing saw the ``Ref``s, so upstream data is read only here."""
     return tuple(map(resolve_refs, args)), {k: resolve_refs(v) for k, v in kwargs.items()}
+
+
+def _loaded(value: Any) -> Any:
+    """A ``Ref``'s value; any other argument as it is."""
+    return value.load() if isinstance(value, Ref) else value
+
+
+# The signature part that records ``input_type``.
+INPUT_TYPE = "input_type"
 
 
 def stored_value(value: Any) -> Any:

@@ -46,7 +46,7 @@ def asset(
     materialization's data version is the signature, with metadata saying what happened.
     ``io_manager_key`` must name a :class:`SkipwiseIOManager`: the store results live in.
     ``skipwise.cached``'s options (``version``, ``ignore``, ``depends_on``, ``codec``,
-    ``allow_pickle``) are taken as they are; ``result_name`` is the name in the store. Other
+    ``allow_pickle``, ``input_type``, ``fresh``) are taken as they are; ``result_name`` is the name in the store. Other
     keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``, ``partitions_def``,
     ``group_name``, ``deps`` for ordering only...).
     """

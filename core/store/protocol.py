@@ -272,6 +272,12 @@ class Store(Backend[W]):
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
+    def table(self, manifest: Manifest) -> Any | None:
+        """The SQL table (a ``sqlalchemy.Table`` of its data columns) an entry is kept in, for
+        a body that queries it where it lives (``input_type=sa.Table``); None for an entry
+        kept any other way. Nothing is read: the body gets a name, not verified data."""
+        return None
+
     @store_operation
     def verify(self, manifest: Manifest) -> None:
         """Raise CorruptEntry unless the entry's data is there and matches its checksum;

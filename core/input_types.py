@@ -77,9 +77,10 @@ def convert(value: Any, kind: str) -> Any:
 def _to_polars(value: Any, source: str) -> Any:
     import polars as pl
 
-    if source == PANDAS:
-        return pl.from_arrow(_to_arrow(value, PANDAS))
-    return pl.from_arrow(value)  # Arrow: zero-copy where the types allow
+    if source == POLARS:
+        return value
+    # Arrow (from pandas, or as it is): zero-copy where the types allow.
+    return pl.from_arrow(_to_arrow(value, source))
 
 
 def _to_arrow(value: Any, source: str) -> Any:

@@ -453,7 +453,9 @@ def _feed_pandas(h: Framer, obj: Any, t: type, path: str, hasher: ValueHasher) -
 
 def _feed_polars(h: Framer, obj: Any, t: type, path: str) -> None:
     """A polars DataFrame or Series by its content, through Arrow (no copy), tagged as polars:
-    never equal to the same data in pandas or Arrow. A LazyFrame is a query, not data."""
+    never equal to the same data in pandas or Arrow. A LazyFrame is a query, not data. Bytes
+    Arrow leaves past the end of a validity bitmap can differ between equal frames: at worst
+    a needless recompute, never a stale hit (every value and null is in the bytes)."""
     import polars as pl
 
     if isinstance(obj, pl.Series):

@@ -8,7 +8,7 @@ is "input <name> is fresher", and ``skipwise plan`` says so without running the 
 functions run every time the step is signed (each run, each plan): they must be cheap.
 
 ``fresh=`` takes a function, a list of functions, or a dict naming them. A function's name is
-its ``name`` attribute (the helpers here have one) or its ``__qualname__``.
+its ``name`` property (the helpers here have one) or its ``__name__``.
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ def named(fresh: object, owner: str) -> FreshFunctions:
 
 
 def _name(fn: object) -> str:
-    """A helper's ``name`` property, else the function's qualified name (looked up on the
-    type: asking the object may run its code)."""
+    """A helper's ``name`` property (looked up on the type: asking the object may run its
+    code), a function's name, or the class name of another callable."""
     if isinstance(inspect.getattr_static(type(fn), "name", None), property):
         return str(fn.name)  # type: ignore[attr-defined]
     if isinstance(fn, types.FunctionType | types.MethodType | types.BuiltinFunctionType):
-        return fn.__qualname__
+        return fn.__name__
     return type(fn).__qualname__
 
 

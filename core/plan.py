@@ -36,6 +36,7 @@ class Target:
     label: str = ""  # how the host calls it (task id, asset key); the name if empty
     calls: tuple[Decision, ...] = ()  # calls recorded while the module was imported
     # What its fresh functions say now (``Step.fresh_facts``): they run when it is planned.
+    # None: the host cannot run them (a serialized DAG); fresh inputs are then not compared.
     fresh: Callable[[], Mapping[str, str]] | None = None
 
 
@@ -120,7 +121,7 @@ def _cached_functions(module: ModuleType) -> list[Target]:
     found: dict[str, Target] = {}
     for value in vars(module).values():
         if isinstance(value, Cached) and value.name not in found:
-            found[value.name] = Target(value.name, value.code)
+            found[value.name] = Target(value.name, value.code, fresh=value.step.fresh_facts)
     return list(found.values())
 
 
@@ -164,7 +165,7 @@ def _make_plan(
         elif target.calls:
             upstream_signatures[target.name] = _plan_calls(item, target.calls, store)
         else:
-            fresh = target.fresh() if target.fresh else {}
+            fresh = target.fresh() if target.fresh else None
             upstream_signatures[target.name] = _plan_code(item, target.code(), fresh, store)
     recorded = {d.tree.signature: t.name for t in targets for d in t.calls}
     _add_lineage_edges(items, upstream_signatures, recorded, store)
@@ -173,17 +174,20 @@ def _make_plan(
 
 
 def _plan_code(
-    item: PlanItem, graph: CodeGraph, fresh: Mapping[str, str], store: Store
+    item: PlanItem, graph: CodeGraph, fresh: Mapping[str, str] | None, store: Store
 ) -> set[str]:
-    """A target nobody called: its code graph and what its fresh functions say now against
-    its latest stored tree. Returns the signatures of that tree's upstream results."""
+    """A target nobody called: its code graph and what its fresh functions say now (if
+    known) against its latest stored tree. Returns the signatures of that tree's upstream
+    results."""
     stored = latest_tree(store, item.name)
     item.code_digest = graph.digest
     if stored is None:
         item.status, item.cause = Status.NEW, Reason.NEW
         return set()
     item.stored_signature = stored.signature
-    item.changes = code_changes(stored.code, graph) + fresh_changes(stored.extra, fresh)
+    item.changes = code_changes(stored.code, graph)
+    if fresh is not None:
+        item.changes += fresh_changes(stored.extra, fresh)
     if item.changes:
         only_inputs = all(change.kind in _INPUT_CHANGES for change in item.changes)
         item.status = Status.RERUN_INPUT if only_inputs else Status.RERUN_CODE

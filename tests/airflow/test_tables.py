@@ -92,6 +92,14 @@ def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def forget_modules() -> Iterator[None]:
+    """This file's modules are not the conftest project's: imported afresh by each test."""
+    yield
+    for name in ("tables", "tablesteps"):
+        sys.modules.pop(name, None)
+
+
 def execute(url: str, statement: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -244,3 +244,5 @@ def test_plan_evaluates_fresh_functions_and_says_which_input_is_fresher(
     assert planned["not_called"] == ("rerun-input", "input table orders is fresher")
     text = skipwise_cli(folder, "plan", "shop.py").stdout
     assert "input table orders max(updated_at) is fresher" in text
+    explained = skipwise_cli(folder, "explain", "shop.orders_report").stdout
+    assert "input table orders max(updated_at) is fresher" in explained

@@ -41,6 +41,7 @@ class DagTask:
     upstream: tuple[str, ...]  # every upstream task in the DAG
     record: TaskRecord | None  # None: a task skipwise does not manage
     code: Callable[[], CodeGraph] | None = None  # live code (a DAG file); else the record's
+    fresh: Callable[[], Mapping[str, str]] | None = None  # live code only: its fresh functions
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def dag_targets(dag_id: str, tasks: Iterable[DagTask]) -> list[Target]:
         code = task.code or (lambda graph=task.record.code: graph)
         inputs = tuple(names[u] for u in task.record.inputs if u in names)
         label = f"{task.task_id} {MAPPED}" if task.record.mapped else task.task_id
-        targets.append(Target(names[task.task_id], code, inputs, label))
+        targets.append(Target(names[task.task_id], code, inputs, label, fresh=task.fresh))
     return targets
 
 
@@ -131,10 +132,14 @@ def live_tasks(dag: Any) -> list[DagTask]:
     for task in dag.tasks:
         upstream = tuple(sorted(task.upstream_task_ids))
         if isinstance(task, SkipwiseOperator):
-            tasks.append(DagTask(task.task_id, upstream, task.skipwise, task.step().code))
+            step = task.step()
+            tasks.append(
+                DagTask(task.task_id, upstream, task.skipwise, step.code, step.fresh_facts)
+            )
         elif isinstance(task, MappedOperator) and FIELD in task.partial_kwargs:
             record = TaskRecord.from_serialized(task.partial_kwargs[FIELD])
-            tasks.append(DagTask(task.task_id, upstream, record, mapped_step(task).code))
+            step = mapped_step(task)
+            tasks.append(DagTask(task.task_id, upstream, record, step.code, step.fresh_facts))
         else:
             tasks.append(DagTask(task.task_id, upstream, None))
     return tasks

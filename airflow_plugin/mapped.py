@@ -19,13 +19,15 @@ from skipwise.host import Step, StepOptions
 
 
 def mapped_step(task: MappedOperator) -> Step[Any]:
-    """The step a mapped skipwise task runs for each map index, as far as its name and code
-    graph go (the options that change them: ``name``, ``version``, ``depends_on``)."""
+    """The step a mapped skipwise task runs for each map index, as far as its name, code
+    graph and fresh inputs go (the options that change them: ``name``, ``version``,
+    ``depends_on``, ``fresh``)."""
     kwargs = task.partial_kwargs
     options = StepOptions(
         name=result_name(task.dag_id, task.task_id, kwargs.get("name")),
         version=kwargs.get("version"),
         depends_on=tuple(kwargs.get("depends_on", ())),
+        fresh=kwargs.get("fresh"),
     )
     callable_ = getattr(task, "python_callable", None) or kwargs["python_callable"]
     return Step(callable_, options)

@@ -24,7 +24,6 @@ from skipwise.host import (
     StepOptions,
     Store,
     force_requested,
-    load_refs,
     register_discoverer,
 )
 
@@ -51,9 +50,12 @@ class SkipwiseOperator(PythonOperator):
 
     Takes ``skipwise.cached``'s options (``skipwise.host.StepOptions``): ``name`` lists
     results in the store (default ``<dag_id>.<task_id>``), ``version``, ``ignore``,
-    ``depends_on``, ``codec``, ``allow_pickle``, ``lazy`` (the callable returns a SQL query
-    over its upstream results, given as SQLAlchemy tables, which the SQL store runs on a
-    miss: see :mod:`skipwise.lazy`); the other keyword arguments are
+    ``depends_on``, ``codec``, ``allow_pickle``, ``on_lease_held`` (what the task does while
+    another computes the same signature: ``wait``, ``compute``, ``fail``), ``lazy`` (the
+    callable returns a SQL query over its upstream results, given as SQLAlchemy tables, which
+    the SQL store runs on a miss: see :mod:`skipwise.lazy`), ``input_type`` (the table type
+    upstream results arrive as), ``fresh`` (functions telling how fresh external sources are);
+    the other keyword arguments are
     ``PythonOperator``'s. ``store`` is this task's store: a URL or path, or the id of a
     ``skipwise`` connection; without it, the configured one (see :mod:`skipwise.airflow.stores`
     for the order: connection ``skipwise_default``, ``[skipwise] store``, ``$SKIPWISE_STORE``).
@@ -75,7 +77,10 @@ class SkipwiseOperator(PythonOperator):
         depends_on: Iterable[object] = (),
         codec: str | None = None,
         allow_pickle: bool | None = None,
+        on_lease_held: str | None = None,
         lazy: bool = False,
+        input_type: object = None,
+        fresh: object = None,
         partition: str | None = None,
         store: str | None = None,
         skipwise: Mapping[str, Any] | None = None,
@@ -90,7 +95,10 @@ class SkipwiseOperator(PythonOperator):
             depends_on=tuple(depends_on),
             codec=codec,
             allow_pickle=allow_pickle,
+            on_lease_held=on_lease_held,
             lazy=lazy,
+            input_type=input_type,
+            fresh=fresh,
         )
         refuse_element_arguments(kwargs.get("task_id"), kwargs)
         super().__init__(python_callable=python_callable, **kwargs)
@@ -145,8 +153,8 @@ class SkipwiseOperator(PythonOperator):
         decision = step.resolve(step.sign(args, signed, facts), force=force)
         call = super().execute_callable
 
-        def body() -> Any:  # a miss: upstream results loaded, then the callable as usual
-            self.op_args, self.op_kwargs = load_refs(args, kwargs)
+        def body() -> Any:  # a miss: upstream results loaded (as input_type), then the callable
+            self.op_args, self.op_kwargs = step.inputs(args, kwargs)
             return call()
 
         producer = {"airflow": f"{self.dag_id}/{self.task_id}/{context['run_id']}"}

@@ -115,7 +115,10 @@ def cached(
     depends_on: Iterable[object] = (),
     allow_pickle: bool | None = None,
     store: Store | None = None,
+    on_lease_held: str | None = None,
     lazy: bool = False,
+    input_type: object = None,
+    fresh: object = None,
 ) -> Callable[[Callable[P, R]], Cached[P, R]]: ...
 
 
@@ -124,10 +127,12 @@ def cached(fn=None, /, **options):
 
     Use as ``@cached``, ``@cached(name=..., version=...)`` or ``cached(fn)(*args)``. The
     options are :class:`~skipwise.step.StepOptions`' fields: ``name``, ``version``,
-    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``, ``lazy``. With
-    ``lazy=True`` the function returns a SQL query over its upstream results (given as
-    SQLAlchemy tables); the SQL store runs it on a miss, and a call returns a ``Ref`` to the
-    result's table (see :mod:`skipwise.lazy`).
+    ``ignore``, ``codec``, ``depends_on``, ``allow_pickle``, ``store``, ``on_lease_held``,
+    ``lazy``, ``input_type`` (the table type inputs arrive as) and ``fresh`` (functions
+    telling how fresh the external sources the body reads are). With ``lazy=True`` the
+    function returns a SQL query over its upstream results (given as SQLAlchemy tables); the
+    SQL store runs it on a miss, and a call returns a ``Ref`` to the result's table (see
+    :mod:`skipwise.lazy`).
     """
     if fn is None:
         return lambda f: Cached(f, **options)

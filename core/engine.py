@@ -92,6 +92,14 @@ class Ref:
                 f"stored result {self.signature} of {manifest.name} has no item {self.item!r}"
             ) from None
 
+    def table(self) -> Any | None:
+        """The SQL table the whole result is kept in (``Store.sql_table``), or None."""
+        if self.item is not None:
+            return None
+        store = self._store()
+        manifest = store.manifest(self.signature)
+        return None if manifest is None else store.sql_table(manifest)
+
     def lineage(self) -> Lineage:
         try:
             manifest = self._store().manifest(self.signature)

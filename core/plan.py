@@ -10,7 +10,7 @@ dependencies), from recorded calls and from stored lineage; a rerun propagates d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
@@ -23,7 +23,7 @@ from skipwise.recording import Recording
 from skipwise.status import Reason, Status
 from skipwise.step import Decision
 from skipwise.store import Store
-from skipwise.tree import Change, code_changes
+from skipwise.tree import Change, code_changes, fresh_changes
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class Target:
     upstream: tuple[str, ...] = ()  # names of upstream targets the host knows about
     label: str = ""  # how the host calls it (task id, asset key); the name if empty
     calls: tuple[Decision, ...] = ()  # calls recorded while the module was imported
+    # What its fresh functions say now (``Step.fresh_facts``): they run when it is planned.
+    # None: the host cannot run them (a serialized DAG); fresh inputs are then not compared.
+    fresh: Callable[[], Mapping[str, str]] | None = None
 
 
 @dataclass
@@ -118,7 +121,7 @@ def _cached_functions(module: ModuleType) -> list[Target]:
     found: dict[str, Target] = {}
     for value in vars(module).values():
         if isinstance(value, Cached) and value.name not in found:
-            found[value.name] = Target(value.name, value.code)
+            found[value.name] = Target(value.name, value.code, fresh=value.step.fresh_facts)
     return list(found.values())
 
 
@@ -162,16 +165,20 @@ def _make_plan(
         elif target.calls:
             upstream_signatures[target.name] = _plan_calls(item, target.calls, store)
         else:
-            upstream_signatures[target.name] = _plan_code(item, target.code(), store)
+            fresh = target.fresh() if target.fresh else None
+            upstream_signatures[target.name] = _plan_code(item, target.code(), fresh, store)
     recorded = {d.tree.signature: t.name for t in targets for d in t.calls}
     _add_lineage_edges(items, upstream_signatures, recorded, store)
     _propagate(items)
     return Plan(title, store.url, list(items.values()))
 
 
-def _plan_code(item: PlanItem, graph: CodeGraph, store: Store) -> set[str]:
-    """A target nobody called: its code graph against its latest stored tree. Returns the
-    signatures of that tree's upstream results."""
+def _plan_code(
+    item: PlanItem, graph: CodeGraph, fresh: Mapping[str, str] | None, store: Store
+) -> set[str]:
+    """A target nobody called: its code graph and what its fresh functions say now (if
+    known) against its latest stored tree. Returns the signatures of that tree's upstream
+    results."""
     stored = latest_tree(store, item.name)
     item.code_digest = graph.digest
     if stored is None:
@@ -179,8 +186,10 @@ def _plan_code(item: PlanItem, graph: CodeGraph, store: Store) -> set[str]:
         return set()
     item.stored_signature = stored.signature
     item.changes = code_changes(stored.code, graph)
+    if fresh is not None:
+        item.changes += fresh_changes(stored.extra, fresh)
     if item.changes:
-        only_inputs = all(change.kind == "input" for change in item.changes)
+        only_inputs = all(change.kind in _INPUT_CHANGES for change in item.changes)
         item.status = Status.RERUN_INPUT if only_inputs else Status.RERUN_CODE
         item.cause = item.changes[0].describe()
     return stored.upstream()
@@ -188,6 +197,7 @@ def _plan_code(item: PlanItem, graph: CodeGraph, store: Store) -> set[str]:
 
 # Changes that mean the function itself changed; other misses are new inputs.
 _CODE_CHANGES = {"own-code", "code", "added", "removed", "version"}
+_INPUT_CHANGES = {"argument", "extra", "input", "fresh"}
 
 
 def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> set[str]:
@@ -203,7 +213,7 @@ def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> se
             item.status = Status.RERUN_CODE
         elif "upstream" in kinds:
             item.status = Status.RERUN_UPSTREAM
-        elif kinds & {"argument", "extra", "input"}:
+        elif kinds & _INPUT_CHANGES:
             item.status = Status.RERUN_INPUT
         elif missed.reason == Reason.FORCED:
             item.status = Status.RERUN_FORCED

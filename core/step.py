@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from skipwise import config, lazy
+from skipwise import config, input_types, lazy
 from skipwise import force as forcing
+from skipwise import fresh as freshness
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import (
@@ -34,6 +35,7 @@ from skipwise.engine import (
     argument_record,
     code_graph,
     latest_tree,
+    lineage_of,
     load_checked,
     resolve_refs,
     warn,
@@ -70,8 +72,10 @@ class StepOptions:
     analysis cannot see (functions, modules, values, ``File``s); ``codec`` and
     ``allow_pickle`` choose how results are encoded; ``store`` overrides the configured one;
     ``on_lease_held`` overrides the configured policy while another caller computes the same
-    signature ("wait", "compute", "fail"). ``lazy`` makes the function build a SQL query that
-    the store runs on a miss (:mod:`skipwise.lazy`).
+    signature ("wait", "compute", "fail"); ``lazy`` makes the function build a SQL query that
+    the store runs on a miss (:mod:`skipwise.lazy`); ``input_type`` is the table type the body
+    receives its inputs as (:mod:`skipwise.input_types`); ``fresh`` tells how fresh the
+    external sources the body reads are (:mod:`skipwise.fresh`).
     """
 
     name: str | None = None
@@ -83,6 +87,8 @@ class StepOptions:
     store: Store | None = None
     on_lease_held: str | None = None
     lazy: bool = False
+    input_type: object = None
+    fresh: object = None
 
     def __post_init__(self) -> None:
         # Accept any iterable, keep tuples: options are compared and shared between copies.
@@ -143,7 +149,7 @@ def _parameters(fn: Callable[..., Any], name: str) -> inspect.Signature:
 class Step(Generic[R]):
     """A function and its options, immutable: what a host runs under skipwise."""
 
-    __slots__ = ("_params", "fn", "name", "options", "version")
+    __slots__ = ("_params", "fn", "fresh", "input_kind", "name", "options", "version")
 
     def __init__(self, fn: Callable[..., R], options: StepOptions | None = None) -> None:
         if not callable(fn):
@@ -157,6 +163,12 @@ class Step(Generic[R]):
         unknown = set(options.ignore) - set(self._params.parameters)
         if unknown:
             raise ValueError(f"{self.name}: ignore= names no parameter: {sorted(unknown)}")
+        self.fresh = freshness.named(options.fresh, self.name)
+        self.input_kind = (
+            None
+            if options.input_type is None
+            else input_types.kind_of(options.input_type, self.name)
+        )
 
     def __setattr__(self, key: str, value: object) -> None:
         if hasattr(self, key):
@@ -207,13 +219,25 @@ class Step(Generic[R]):
             if self._params.parameters[param].kind is inspect.Parameter.VAR_KEYWORD:
                 value = dict(sorted(value.items()))
             records[param] = argument_record(value, param, self.name)
+        extra = {**(host_facts or {}), **self.fresh_facts()}
+        if self.input_kind is not None:  # the body gets other objects: it may compute otherwise
+            extra[INPUT_TYPE] = self.input_kind
         if not (self.options.lazy and query):
-            return SignatureTree.build(self.name, self.code(), records, self.version, host_facts)
+            return SignatureTree.build(self.name, self.code(), records, self.version, extra)
         # A lazy step's body runs now: the query it builds is part of what the step is.
         prepared = lazy.prepare(self.name, self.fn, self._bound(args, kwargs), self.store())
-        extra = {**(host_facts or {}), lazy.SQL: prepared.signed}
+        extra[lazy.SQL] = prepared.signed
         tree = SignatureTree.build(self.name, self.code(), records, self.version, extra)
         return dataclasses.replace(tree, query=prepared.query)
+
+    def fresh_facts(self) -> dict[str, str]:
+        """What the fresh functions say now, as signature parts (:mod:`skipwise.fresh`): they
+        run, nothing else does."""
+        return freshness.evaluate(
+            self.fresh,
+            self.name,
+            lambda value, label: argument_record(value, label, self.name).digest,
+        )
 
     def takes(self, parameter: str) -> bool:
         return parameter in self._params.parameters
@@ -318,9 +342,38 @@ class Step(Generic[R]):
             return self._unusable(decision.tree, exc)
 
     def call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
-        """Run the function with ``Ref`` arguments loaded."""
-        loaded_args, loaded_kwargs = load_refs(args, kwargs)
+        """Run the function with its arguments as the body receives them (:meth:`inputs`)."""
+        loaded_args, loaded_kwargs = self.inputs(args, kwargs)
         return self.fn(*loaded_args, **loaded_kwargs)
+
+    def inputs(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments as the body receives them: ``Ref``s loaded and, with ``input_type``,
+        every table among them as that type (a ``sa.Table`` for a result stored as one)."""
+        kind = self.input_kind
+        if kind is None:
+            return load_refs(args, kwargs)
+        names = list(self._params.parameters)
+
+        def prepare(value: Any, param: str) -> Any:
+            where = f"{self.name}: input {param!r}"
+            return input_types.prepare(value, kind, _loaded, self._stored_table, where)
+
+        loaded = tuple(
+            prepare(value, names[min(i, len(names) - 1)] if names else str(i))
+            for i, value in enumerate(args)
+        )
+        return loaded, {key: prepare(value, key) for key, value in kwargs.items()}
+
+    def _stored_table(self, value: Any) -> Any | None:
+        """The SQL table ``value`` is stored in: a ``Ref``, or a result of this process."""
+        if not isinstance(value, Ref):
+            found = lineage_of(value)
+            if found is None or found.item is not None:
+                return None
+            value = Ref(found.signature, self.store())
+        return value.table()
 
     def run(
         self,
@@ -564,6 +617,15 @@ def load_refs(
     """The arguments with every ``Ref`` loaded (at any depth of lists, tuples and dicts): what
     a body receives on a miss. Signing saw the ``Ref``s, so upstream data is read only here."""
     return tuple(map(resolve_refs, args)), {k: resolve_refs(v) for k, v in kwargs.items()}
+
+
+def _loaded(value: Any) -> Any:
+    """A ``Ref``'s value; any other argument as it is."""
+    return value.load() if isinstance(value, Ref) else value
+
+
+# The signature part that records ``input_type``.
+INPUT_TYPE = "input_type"
 
 
 def stored_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 from skipwise import hashing
 from skipwise.codegraph import CodeGraph, CodeNode
+from skipwise.fresh import PREFIX as FRESH
 from skipwise.inputs import Env, File
 
 # The host fact a partition key (Dagster) or a templated partition (Airflow) enters a signature
@@ -95,7 +96,8 @@ class SignatureTree:
 class Change:
     """One difference between a stored tree and the current one."""
 
-    kind: str  # own-code | code | input | added | removed | argument | upstream | version | extra
+    # own-code | code | input | added | removed | argument | upstream | version | extra | fresh
+    kind: str
     subject: str
     path: tuple[str, ...] = ()  # from the root function to the changed node
     old: CodeNode | None = None
@@ -114,6 +116,7 @@ class Change:
             "upstream": f"upstream result passed as {self.subject!r} changed",
             "version": f"version changed to {self.subject!r}",
             "extra": f"{self.subject} changed",
+            "fresh": f"input {self.subject} is fresher",
         }[self.kind]
 
 
@@ -135,9 +138,17 @@ def diff(old: SignatureTree, new: SignatureTree) -> list[Change]:
             kind = "upstream" if after is not None and after.upstream else "argument"
             changes.append(Change(kind, name))
     for key in sorted(set(old.extra) | set(new.extra)):
-        if old.extra.get(key) != new.extra.get(key):
+        if old.extra.get(key) != new.extra.get(key) and not key.startswith(FRESH):
             changes.append(Change("extra", key))
-    return changes
+    return changes + fresh_changes(old.extra, new.extra)
+
+
+def fresh_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
+    """The fresh inputs (:mod:`skipwise.fresh`) whose value differs between two trees' extras."""
+    keys = {key for key in (*old, *new) if key.startswith(FRESH)}
+    return [
+        Change("fresh", key[len(FRESH) :]) for key in sorted(keys) if old.get(key) != new.get(key)
+    ]
 
 
 def code_changes(old: CodeGraph, new: CodeGraph) -> list[Change]:

@@ -46,9 +46,10 @@ def asset(
     materialization's data version is the signature, with metadata saying what happened.
     ``io_manager_key`` must name a :class:`SkipwiseIOManager`: the store results live in.
     ``skipwise.cached``'s options (``version``, ``ignore``, ``depends_on``, ``codec``,
-    ``allow_pickle``, ``lazy``) are taken as they are; ``result_name`` is the name in the
-    store. With ``lazy=True`` the function returns a SQL query over its upstream assets (given
-    as SQLAlchemy tables), run in the IO manager's SQL store on a miss. Other
+    ``allow_pickle``, ``on_lease_held``, ``lazy``, ``input_type``, ``fresh``) are taken as
+    they are; ``result_name`` is the name in the store. With ``lazy=True`` the function returns
+    a SQL query over its upstream assets (given as SQLAlchemy tables), run in the IO manager's
+    SQL store on a miss. Other
     keyword arguments go to ``dagster.asset`` (``name``, ``key_prefix``, ``partitions_def``,
     ``group_name``, ``deps`` for ordering only...).
     """

@@ -40,7 +40,9 @@ def asset_targets_in(module: ModuleType) -> list[Target]:
         ordered = sorted(parents, key=lambda k: k.to_user_string())
         upstream = tuple(dict.fromkeys(names[p] for p in ordered if p in names))
         code = step.step.code if step is not None else None
-        targets.append(Target(name, code, upstream, ", ".join(k.to_user_string() for k in keys)))
+        fresh = step.step.fresh_facts if step is not None else None
+        label = ", ".join(k.to_user_string() for k in keys)
+        targets.append(Target(name, code, upstream, label, fresh=fresh))
     return targets
 
 

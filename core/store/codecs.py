@@ -111,6 +111,35 @@ class ArrowParquet:
         return pq.read_table(pa.BufferReader(data))
 
 
+class PolarsParquet:
+    """polars DataFrames, written through Arrow (no copy) so they read back as polars."""
+
+    name, suffix = "polars", ".parquet"
+    zero_copy = True
+
+    def accepts(self, value: object) -> bool:
+        if _module_root(value) != "polars":
+            return False
+        import polars as pl
+
+        return isinstance(value, pl.DataFrame)
+
+    def write(self, value: Any, sink: Any) -> None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(value.to_arrow(), sink)
+
+    def encode(self, value: Any) -> bytes:
+        return _parquet_bytes(value.to_arrow())
+
+    def decode(self, data: bytes) -> Any:
+        import polars as pl
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        return pl.from_arrow(pq.read_table(pa.BufferReader(data)))
+
+
 def _parquet_bytes(table: Any) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -267,7 +296,16 @@ def register_codec(codec: Codec, *, automatic: bool = True) -> None:
 
 
 # Newest first: Structure, registered first, is tried last.
-for _codec in (Structure(), Bytes(), Text(), Json(), NumpyArray(), ArrowParquet(), PandasParquet()):
+for _codec in (
+    Structure(),
+    Bytes(),
+    Text(),
+    Json(),
+    NumpyArray(),
+    ArrowParquet(),
+    PolarsParquet(),
+    PandasParquet(),
+):
     register_codec(_codec)
 register_codec(Pickle(), automatic=False)
 

@@ -69,15 +69,15 @@ def _sql_type(arrow_type: pa.DataType, postgres: bool) -> sa.types.TypeEngine[An
     return None
 
 
-def layout(frame: Any) -> pa.Table | None:
-    """``frame`` as Arrow if a SQL table can hold it, else None (it is stored as a blob)."""
-    import pandas as pd
+# Codecs whose frames can become tables, and how each reads its frame back from Arrow.
+TABLE_CODECS = ("pandas", "polars")
 
-    if not isinstance(frame, pd.DataFrame):
-        return None
-    try:
-        table = pa.Table.from_pandas(frame)
-    except (pa.ArrowException, TypeError, ValueError):
+
+def layout(frame: Any) -> pa.Table | None:
+    """``frame`` (pandas or polars) as Arrow if a SQL table can hold it, else None (it is
+    stored as a blob)."""
+    table = _arrow(frame)
+    if table is None:
         return None
     names = table.column_names
     if len(set(names)) != len(names) or ROW in names:
@@ -88,6 +88,22 @@ def layout(frame: Any) -> pa.Table | None:
         if _sql_type(fld.type, postgres=True) is None:
             return None
     return table
+
+
+def _arrow(frame: Any) -> pa.Table | None:
+    module = type(frame).__module__.partition(".")[0]
+    if module == "polars":
+        import polars as pl
+
+        return frame.to_arrow() if isinstance(frame, pl.DataFrame) else None
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        return None
+    try:
+        return pa.Table.from_pandas(frame)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
 
 
 def digest(table: pa.Table) -> tuple[str, int]:
@@ -156,8 +172,13 @@ def read(conn: sa.Connection, table: sa.Table, schema: pa.Schema) -> pa.Table:
     return _select_all(conn, table, schema)
 
 
-def to_frame(data: pa.Table, schema: pa.Schema) -> Any:
-    """The DataFrame that was written (index, dtypes and column labels from its metadata)."""
+def to_frame(data: pa.Table, schema: pa.Schema, codec: str) -> Any:
+    """The DataFrame that was written: polars, or pandas (index, dtypes and column labels
+    from its metadata)."""
+    if codec == "polars":
+        import polars as pl
+
+        return pl.from_arrow(data)
     return data.replace_schema_metadata(schema.metadata).to_pandas()
 
 

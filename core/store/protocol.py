@@ -428,7 +428,8 @@ class Store(Backend[W]):
 
     def sql_table(self, manifest: Manifest) -> Any | None:
         """A stored result as a SQLAlchemy table of its data columns (what a lazy step's query
-        reads), or None if it is not kept as a table. Nothing is read."""
+        reads, what ``input_type=sa.Table`` hands a body), or None if it is not kept as a
+        table. Nothing is read: a name, not verified data."""
         return self._sql_table(manifest)
 
     @store_operation

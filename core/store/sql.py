@@ -271,7 +271,7 @@ class SQLStore(Store[_Write]):
         except (pa.ArrowException, ValueError, TypeError) as exc:
             raise CorruptEntry(f"data of {manifest.signature} at {where} is unreadable") from exc
         checksum, size = frames.digest(data)
-        return Fetched(checksum, size, lambda: frames.to_frame(data, schema))
+        return Fetched(checksum, size, lambda: frames.to_frame(data, schema, manifest.codec))
 
     def _read_tree(self, manifest: Manifest) -> Raw | None:
         column = self._manifests.c
@@ -312,7 +312,7 @@ class SQLStore(Store[_Write]):
     def _put_data(self, session: _Write, draft: Manifest, codec: Codec, value: Any) -> Manifest:
         # Data is kept by signature, not by writer: an entry being replaced goes first.
         self._remove(session, draft.signature)
-        arrow = frames.layout(value) if codec.name == "pandas" else None
+        arrow = frames.layout(value) if codec.name in frames.TABLE_CODECS else None
         if arrow is not None:
             try:
                 with session.conn.begin_nested():

@@ -53,9 +53,9 @@ def _latest_in_instance(
     records_filter = dg.AssetRecordsFilter(
         key, asset_partitions=None if partition is None else [partition]
     )
-    cursor = None
+    cursor, limit = None, 1  # the latest is usually the one: read more only if it is not
     while True:
-        page = instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
+        page = instance.fetch_materializations(records_filter, limit=limit, cursor=cursor)
         for record in page.records:
             materialization = record.asset_materialization
             made_in = materialization.metadata.get(INSTANCE) if materialization else None
@@ -63,7 +63,7 @@ def _latest_in_instance(
                 return materialization
         if not page.has_more:
             return None
-        cursor = page.cursor
+        cursor, limit = page.cursor, _PAGE
 
 
 def required_result(

@@ -189,6 +189,14 @@ def test_sql_views_per_instance_over_shared_tables(sql_store: str, make_module) 
     assert _query(sql_store, count.format(view("full", "features"))) == [(24,)]
     assert _query(sql_store, count.format(view("mini", "features"))) == [(5,)]
 
+    # Removing a shared result removes every instance's view of it, and nothing else.
+    store = config.current_store()
+    store.delete(store.pointer("zones", "mini").signature)
+    for schema in ("mini", "full"):
+        with pytest.raises((sqlite3.OperationalError, psycopg.errors.UndefinedTable)):
+            _query(sql_store, count.format(view(schema, "zones")))
+    assert _query(sql_store, count.format(view("mini", "features"))) == [(5,)]
+
 
 def test_an_instance_never_replaces_a_table_it_did_not_make(sql_store: str, make_module) -> None:
     skipwise.configure(store=sql_store)

@@ -25,10 +25,14 @@ from skipwise.host import (
     Store,
     force_requested,
     register_discoverer,
+    using_instance,
 )
 
 # The DAG-run conf key that forces tasks to recompute: {"skipwise_force": ["task_id", "*"]}.
 FORCE_CONF = "skipwise_force"
+# The DAG param that picks the pipeline instance of a run ("mini"; trigger with
+# {"skipwise_instance": "mini"}); without it, the configured one.
+INSTANCE_PARAM = "skipwise_instance"
 
 
 class SkipwiseOperator(PythonOperator):
@@ -140,11 +144,17 @@ class SkipwiseOperator(PythonOperator):
         """Called by ``PythonOperator.execute`` with the final arguments in ``op_args`` and
         ``op_kwargs`` (rendered, plus the context values the callable declares)."""
         context = get_current_context()
+        chosen = (context.get("params") or {}).get(INSTANCE_PARAM)
+        with using_instance(chosen, f"DAG param {INSTANCE_PARAM!r}"):
+            return self._execute_in_instance(context)
+
+    def _execute_in_instance(self, context: Mapping[str, Any]) -> dict[str, Any]:
         store, conn_id = task_store(self.skipwise_store)
         args = tuple(as_refs(arg, store) for arg in self.op_args)
         kwargs = {key: as_refs(value, store) for key, value in self.op_kwargs.items()}
         facts = None if self.partition is None else {PARTITION: str(self.partition)}
         step = self.step(store)
+        args, kwargs = step.derive(args, kwargs)
         signed = airflow_context.signed_kwargs(self.python_callable, kwargs)
         conf = getattr(context.get("dag_run"), "conf", None) or {}
         force = force_requested(

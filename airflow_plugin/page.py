@@ -44,7 +44,8 @@ def render(view: Mapping[str, Any], graph: StatusGraph, task: Mapping[str, Any] 
         f"<title>Signatures: {_e(dag_id)}</title><style>{_CSS}</style></head><body>",
         f"<h1 id='title'>Signatures: {_e(dag_id)}</h1>",
         f"<div class='meta'>next run: {_e(counts)} &middot; store <code>{_e(view['store'])}"
-        f"</code> &middot; latest run <code>{_e(view['latest_run'] or 'none')}</code></div>",
+        f"</code> &middot; latest run <code>{_e(view['latest_run'] or 'none')}</code>"
+        f" &middot; instance <code id='instance'>{_e(view['instance'])}</code></div>",
         f"<p class='warning' id='warning'>{_e(view['warning'])}</p>" if view["warning"] else "",
         f"<div class='graph' id='graph'>{to_svg(graph, title='next run')}</div>",
         _task_details(task) if task is not None else "",  # right under the graph clicked

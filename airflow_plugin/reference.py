@@ -3,7 +3,7 @@
 A reference is a plain dict (any XCom backend takes it, the UI shows it)::
 
     {"skipwise": 1, "name": "taxi.model", "signature": "9f2c...", "store": "/data/skipwise",
-     "codec": "json", "status": "reused", "reason": "unchanged"}
+     "codec": "json", "status": "reused", "reason": "unchanged", "instance": "mini"}
 
 ``store`` is the store's URL as shown to people (a password in it is masked); when the store
 came from a ``skipwise`` connection, ``store_conn_id`` names it, so that any worker reopens the
@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skipwise.airflow.stores import task_store
-from skipwise.host import Outcome, Ref, Store, StoreSpec
+from skipwise.host import Outcome, Ref, Store, StoreSpec, instance_name
 
 FORMAT = 1
 ITEM = "item"  # a reference to one part of a result: a dict's key, a list's or tuple's index
@@ -45,6 +45,7 @@ def reference(outcome: Outcome[Any], store: Store, conn_id: str | None = None) -
         "codec": outcome.manifest.codec,
         "status": outcome.status.value,
         "reason": outcome.reason,
+        "instance": instance_name(),
     }
     return found if conn_id is None else {**found, CONN_ID: conn_id}
 

@@ -19,9 +19,13 @@ def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) ->
     every status would be wrong (the API server needs the workers' store settings)."""
     used = {str(r.get("store")) for by_index in runs.values() for r in by_index.values()}
     elsewhere = sorted(used - {store.url})
+    # The instance of the latest run, else the one planned ("" is the unnamed instance).
+    ran_in = {r.get("instance", "") for by_index in runs.values() for r in by_index.values()}
+    instances = sorted(ran_in) if runs else [dag_plan.plan.instance]
     return {
         "dag_id": dag_plan.dag_id,
         "store": store.url,
+        "instance": ", ".join(name or "(unnamed)" for name in instances),
         "summary": dag_plan.plan.to_dict()["summary"],
         "latest_run": run_id,
         "tasks": [_task(dag_plan, t.task_id, runs) for t in dag_plan.tasks],
@@ -77,7 +81,7 @@ def _task(dag_plan: DagPlan, task_id: str, runs: Runs) -> dict[str, Any]:
 def _run(reference: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if reference is None:
         return None
-    return {k: reference.get(k) for k in ("status", "reason", "signature", "store")}
+    return {k: reference.get(k) for k in ("status", "reason", "signature", "store", "instance")}
 
 
 def _change(change: Change) -> dict[str, Any]:

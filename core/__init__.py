@@ -1,9 +1,9 @@
 """skipwise: skip pipeline work whose code and inputs have not changed.
 
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
-``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
-``File`` and ``Env`` in ``depends_on`` (inputs the code reads), ``RawSql`` (a lazy step's SQL
-script),
+``configure`` (store and options), ``Instance`` (a pipeline instance), ``File`` and ``Ref``
+(arguments by content / by signature), ``File`` and ``Env`` in ``depends_on`` (inputs the code
+reads), ``RawSql`` (a lazy step's SQL script),
 ``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
 ``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
@@ -21,6 +21,7 @@ from skipwise.engine import Outcome, Ref
 from skipwise.errors import (
     ArgumentError,
     CodecError,
+    InvalidInstance,
     InvalidName,
     LeaseHeld,
     QueryFailed,
@@ -29,6 +30,7 @@ from skipwise.errors import (
     StoreError,
 )
 from skipwise.inputs import Env, File
+from skipwise.instances import Instance
 from skipwise.lazy import RawSql
 from skipwise.status import Status
 from skipwise.store import open_store, register_codec
@@ -40,6 +42,8 @@ __all__ = [
     "CodecError",
     "Env",
     "File",
+    "Instance",
+    "InvalidInstance",
     "InvalidName",
     "LeaseHeld",
     "Outcome",

@@ -53,8 +53,9 @@ class Cached(Generic[P, R]):
         return self.step.code()
 
     def tree(self, *args: P.args, **kwargs: P.kwargs) -> SignatureTree:
-        """The signature tree this call would have; nothing runs, nothing is read."""
-        return self.step.sign(args, kwargs)
+        """The signature tree this call would have in the current instance; nothing runs,
+        nothing is read."""
+        return self.step.sign(*self.step.derive(args, kwargs))
 
     def signature(self, *args: P.args, **kwargs: P.kwargs) -> str:
         return self.tree(*args, **kwargs).signature
@@ -66,6 +67,7 @@ class Cached(Generic[P, R]):
         ``force=True`` recomputes and replaces the stored result (unless the function has a
         ``force`` parameter of its own: then it is the function's argument)."""
         force = False if self.step.takes("force") else bool(kwargs.pop("force", False))
+        args, kwargs = self.step.derive(args, kwargs)  # type: ignore[assignment]
         try:
             tree = self.step.sign(args, kwargs)
         except lazy.UpstreamMissing:

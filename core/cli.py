@@ -80,6 +80,27 @@ StoreOption = Annotated[
 ]
 
 
+InstanceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--instance",
+        "-i",
+        help="Pipeline instance, e.g. mini (default: $SKIPWISE_INSTANCE, else the unnamed one).",
+    ),
+]
+
+
+def _instance(name: str | None) -> str:
+    """``--instance`` made the configured instance; the instance's name ("" if unnamed)."""
+    if name is not None:
+        config.configure(instance=name)
+    return config.instance_name()
+
+
+def _instance_text(name: str) -> str:
+    return name or "(unnamed)"
+
+
 class PlanFormat(StrEnum):
     table = "table"  # the terminal table
     text = "text"  # the table's former name
@@ -137,8 +158,10 @@ def plan_command(
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 if anything will rerun (for CI).")
     ] = False,
+    instance: InstanceOption = None,
 ) -> None:
     """Show which tasks will rerun and why, without running any of them."""
+    _instance(instance)
     the_store = _store(store, read_only=True)
     targets = importing.targets_of(target)
     if not targets:
@@ -172,7 +195,10 @@ def _render_plan(result: plan.Plan, fmt: PlanFormat) -> str:
         return graph.to_mermaid(result.status_graph())
     if fmt is PlanFormat.svg:
         return graph.to_svg(result.status_graph(), title=f"skipwise plan: {result.target}")
-    table = Table(title=f"skipwise plan: {result.target}", caption=f"store: {result.store}")
+    table = Table(
+        title=f"skipwise plan: {result.target}",
+        caption=f"store: {result.store}, instance: {_instance_text(result.instance)}",
+    )
     table.add_column("task")
     table.add_column("status")
     table.add_column("why")
@@ -188,7 +214,7 @@ def _plan_markdown(result: plan.Plan) -> str:
     lines = [
         f"### skipwise plan: `{result.target}`",
         "",
-        f"{counts} (store `{result.store}`)",
+        f"{counts} (store `{result.store}`, instance {_instance_text(result.instance)})",
         "",
         "| task | status | why |",
         "| --- | --- | --- |",
@@ -211,8 +237,10 @@ def explain(
         typer.Option("--target", "-t", help="The module or file plan read (for a task id)."),
     ] = None,
     store: StoreOption = None,
+    instance: InstanceOption = None,
 ) -> None:
     """Say what NAME's next run does and why (as plan does), with a diff of what changed."""
+    _instance(instance)
     the_store = _store(store, read_only=True)
     if target:
         targets = importing.targets_of(target)
@@ -295,10 +323,11 @@ def _print_diff(change: Change, before: str, after: str) -> None:
 
 
 @app.command("ls")
-def list_command(store: StoreOption = None) -> None:
-    """List named results with their latest signature."""
+def list_command(store: StoreOption = None, instance: InstanceOption = None) -> None:
+    """List named results with their latest signature, in every instance or in one."""
     the_store = _store(store)
-    pointers = list(the_store.pointers())
+    chosen = None if instance is None else _instance(instance)
+    pointers = list(the_store.pointers(chosen))
     if not pointers and next(iter(the_store.manifests()), None) is None:
         raise SkipwiseError(
             f"no skipwise store at {the_store.url} ({_store_origin(store)}): "
@@ -306,15 +335,20 @@ def list_command(store: StoreOption = None) -> None:
         )
     # The store on a line of its own: a table title would wrap a long path.
     console.print(f"skipwise store: {the_store.url}", markup=False, highlight=False, soft_wrap=True)
-    table = Table(caption=_store_origin(store))
-    for column in ("name", "signature", "created", "codec", "size", "by"):
+    shown = "every instance" if chosen is None else f"instance {_instance_text(chosen)}"
+    table = Table(caption=f"{_store_origin(store)}; {shown}")
+    for column in ("instance", "name", "signature", "created", "codec", "size", "by"):
         table.add_column(column)
     for pointer in pointers:
         manifest = the_store.manifest(pointer.signature)
+        where = _instance_text(pointer.instance)
         if manifest is None:
-            table.add_row(pointer.name, pointer.signature[:12], "[red]missing[/]", "", "", "")
+            table.add_row(
+                where, pointer.name, pointer.signature[:12], "[red]missing[/]", "", "", ""
+            )
             continue
         table.add_row(
+            where,
             pointer.name,
             pointer.signature[:12],
             manifest.created_at,
@@ -329,8 +363,11 @@ def list_command(store: StoreOption = None) -> None:
 def show(
     signature: Annotated[str, typer.Argument(help="A signature, a unique prefix, or a name.")],
     store: StoreOption = None,
+    instance: InstanceOption = None,
 ) -> None:
-    """Show a stored result's manifest and signature tree."""
+    """Show a stored result's manifest and signature tree (a name: its latest in the
+    instance)."""
+    _instance(instance)
     the_store = _store(store)
     manifest = _find_manifest(the_store, signature)
     raw = the_store.tree(manifest)
@@ -355,7 +392,7 @@ def _find_manifest(store: Store, text: str) -> Manifest:
     if by_signature is not None:
         manifest = by_signature[0] if by_signature else None
     else:
-        pointer = store.pointer(text)
+        pointer = store.pointer(text, config.instance_name())
         manifest = store.manifest(pointer.signature) if pointer else None
     if manifest is None:
         raise SkipwiseError(f"nothing stored for {text!r} in {store.url}")

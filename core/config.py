@@ -1,12 +1,15 @@
-"""Process-wide settings: which store, whether pickle may be loaded, where user code ends."""
+"""Process-wide settings: which store, whether pickle may be loaded, where user code ends,
+which pipeline instance runs."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +17,7 @@ from typing import Any, Literal
 from skipwise import extras
 from skipwise.boundary import Boundary
 from skipwise.errors import SkipwiseError, StoreError
+from skipwise.instances import Instance, named
 from skipwise.store import Store, import_backend, open_store
 from skipwise.store.protocol import LEASE_POLICIES, LEASE_TTL
 
@@ -35,6 +39,7 @@ class Settings:
     signing_key: str | bytes | None = None  # None: $SKIPWISE_SIGNING_KEY
     on_lease_held: str | None = None  # "wait" | "compute" | "fail"; None: $SKIPWISE_ON_LEASE_HELD
     lease_ttl: float | None = None  # seconds; None: $SKIPWISE_LEASE_TTL, else LEASE_TTL
+    instance: Instance | None = None  # None: $SKIPWISE_INSTANCE, else the unnamed instance
 
 
 _lock = threading.Lock()
@@ -45,6 +50,11 @@ _boundary: Boundary | None = None
 # Stores opened by opened_store(), by what they were opened for; the oldest goes first.
 _opened: dict[tuple[Any, ...], Store] = {}
 _OPENED_LIMIT = 16
+# The instance a host chose for the run at hand (an Airflow param, a Dagster resource): it
+# wins over the process-wide setting, in this thread or task only.
+_run_instance: contextvars.ContextVar[Instance | None] = contextvars.ContextVar(
+    "skipwise_instance", default=None
+)
 
 
 def configure(
@@ -59,6 +69,7 @@ def configure(
     signing_key: str | bytes | None = None,
     on_lease_held: Literal["wait", "compute", "fail"] | None = None,
     lease_ttl: float | None = None,
+    instance: str | Instance | None = None,
 ) -> None:
     """Set process-wide options; arguments left as None keep their current value.
 
@@ -71,7 +82,9 @@ def configure(
     ``on_lease_held`` says what a call does while another process computes the same
     signature: "wait" for its result (the default), "compute" anyway, or "fail";
     ``lease_ttl`` is how many seconds a holder that stopped renewing its lease (killed,
-    stalled) keeps it.
+    stalled) keeps it. ``instance`` is the pipeline instance results are named in (a name,
+    e.g. ``"mini"`` or ``"mini_{user}"``, or a :class:`skipwise.Instance`; ``""`` goes back to
+    the unnamed one).
     """
     global _settings, _store, _boundary
     if on_store_error is not None and on_store_error not in _STORE_ERROR_POLICIES:
@@ -103,6 +116,8 @@ def configure(
         changes["on_lease_held"] = on_lease_held
     if lease_ttl is not None:
         changes["lease_ttl"] = float(lease_ttl)
+    if instance is not None:
+        changes["instance"] = named(instance, "instance") if instance != "" else None
     with _lock:
         _settings = replace(_settings, **changes)
         if {"store", "storage_options", "read_only", "signing_key"} & changes.keys():
@@ -113,6 +128,34 @@ def configure(
 
 def settings() -> Settings:
     return _settings
+
+
+def instance() -> Instance | None:
+    """The pipeline instance a call runs in (None: the unnamed one): the one a host chose for
+    this run (:func:`using_instance`), else ``configure(instance=...)``, else
+    ``$SKIPWISE_INSTANCE``. The one place this is decided."""
+    chosen = _run_instance.get() or _settings.instance
+    if chosen is not None:
+        return chosen
+    text = os.environ.get("SKIPWISE_INSTANCE", "")
+    return named(text, "SKIPWISE_INSTANCE") if text else None
+
+
+def instance_name() -> str:
+    """The current instance's name as pointers and schemas use it ("" for the unnamed one)."""
+    current = instance()
+    return current.key if current is not None else ""
+
+
+@contextlib.contextmanager
+def using_instance(given: str | Instance | None, where: str = "instance") -> Iterator[None]:
+    """Run the block in instance ``given`` (None or "": the configured one): how a host
+    applies an instance chosen per run. ``where`` names the setting in errors."""
+    token = _run_instance.set(named(given, where) if given else None)
+    try:
+        yield
+    finally:
+        _run_instance.reset(token)
 
 
 def allow_pickle() -> bool:

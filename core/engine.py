@@ -274,9 +274,10 @@ def argument_record(value: object, param: str, owner: str) -> ArgumentRecord:
     return ArgumentRecord(qualified_type_name(type(value)), digest, tuple(upstream))
 
 
-def latest_tree(store: Store, name: str) -> SignatureTree | None:
-    """The signature tree of the latest result stored under ``name``."""
-    pointer = store.pointer(name)
+def latest_tree(store: Store, name: str, instance: str | None = None) -> SignatureTree | None:
+    """The signature tree of the latest result stored under ``name`` in ``instance`` (None:
+    the current instance)."""
+    pointer = store.pointer(name, config.instance_name() if instance is None else instance)
     if pointer is None:
         return None
     try:

@@ -80,3 +80,7 @@ class CodecError(SkipwiseError):
 
 class InvalidName(SkipwiseError, ValueError):
     """A result name that could escape the store or is not portable."""
+
+
+class InvalidInstance(SkipwiseError, ValueError):
+    """An instance name that could not safely name a folder, a key or a SQL schema."""

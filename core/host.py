@@ -12,6 +12,10 @@ Running a step::
     outcome = step.complete(decision, body, load=False, producer={"my-host": run_id})
     if not outcome.stored: ...                          # the host passes results by reference
 
+Instances: a host that lets a run pick its pipeline instance (a param, a resource) runs the
+step inside ``using_instance(name)``, and calls ``step.derive(args, kwargs)`` once before
+signing, then signs and runs with what it returns; ``instance_name()`` is the one in effect.
+
 Stores: ``current_store()`` is skipwise's configured one; a host that keeps credentials its
 own way builds a ``StoreSpec`` (``sql_url``/``s3_options`` turn connection fields into a URL or
 storage options), masks ``spec.secrets()`` in its logs and shows ``spec.display``/``redact``.
@@ -23,7 +27,7 @@ Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets
 from __future__ import annotations
 
 from skipwise.codegraph import CodeGraph
-from skipwise.config import current_store, import_store_backend
+from skipwise.config import current_store, import_store_backend, instance_name, using_instance
 from skipwise.credentials import StoreSpec, s3_options, sql_url
 from skipwise.engine import Outcome, Ref, latest_tree
 from skipwise.errors import redact
@@ -59,6 +63,7 @@ __all__ = [
     "discover",
     "force_requested",
     "import_store_backend",
+    "instance_name",
     "latest_tree",
     "load_refs",
     "make_plan",
@@ -68,4 +73,5 @@ __all__ = [
     "sql_url",
     "to_svg",
     "tree_graph",
+    "using_instance",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
+from skipwise import config
 from skipwise.cached import Cached
 from skipwise.codegraph import CodeGraph
 from skipwise.engine import latest_tree, signing_pass
@@ -71,6 +72,7 @@ class Plan:
     target: str
     store: str
     items: list[PlanItem]
+    instance: str = ""  # the instance planned ("": the unnamed one)
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -79,6 +81,7 @@ class Plan:
         return {
             "target": self.target,
             "store": self.store,
+            "instance": self.instance,
             "summary": counts,
             "items": [i.to_dict() for i in self.items],
         }
@@ -170,7 +173,7 @@ def _make_plan(
     recorded = {d.tree.signature: t.name for t in targets for d in t.calls}
     _add_lineage_edges(items, upstream_signatures, recorded, store)
     _propagate(items)
-    return Plan(title, store.url, list(items.values()))
+    return Plan(title, store.url, list(items.values()), config.instance_name())
 
 
 def _plan_code(
@@ -203,7 +206,7 @@ _INPUT_CHANGES = {"argument", "extra", "input", "fresh"}
 def _plan_calls(item: PlanItem, calls: tuple[Decision, ...], store: Store) -> set[str]:
     """A target called while its module was imported: by each call's real signature. Returns
     the signatures of the calls' upstream results."""
-    pointer = store.pointer(item.name)
+    pointer = store.pointer(item.name, config.instance_name())
     item.stored_signature = pointer.signature if pointer else None
     item.code_digest = calls[0].tree.code.digest
     missed = next((d for d in calls if not d.hit), None)

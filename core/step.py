@@ -239,6 +239,42 @@ class Step(Generic[R]):
             lambda value, label: argument_record(value, label, self.name).digest,
         )
 
+    def derive(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call's arguments as the current instance derives them for this step (its
+        ``derive`` for this name, e.g. a smaller ``limit`` for ``mini``); unchanged in an
+        instance that derives nothing here. A host derives once, then signs and runs with
+        the result, so what runs is what is signed."""
+        current = config.instance()
+        given, named = list(args), dict(kwargs or {})
+        if current is None or self.name not in current.derive:
+            return tuple(given), named
+        params = self._params.parameters
+        positional = [
+            name
+            for name, param in params.items()
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        ]
+        # Replaced where the caller gave them: positionally, else by keyword.
+        for name, value in current.arguments(self.name, self.bind(args, kwargs)).items():
+            kind = params[name].kind
+            if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                raise TypeError(
+                    f"instance {current.key}: derive for {self.name} cannot replace *{name}"
+                )
+            place = positional.index(name) if name in positional else len(given)
+            if place < len(given):
+                given[place] = value
+            elif kind is inspect.Parameter.POSITIONAL_ONLY:
+                raise TypeError(
+                    f"instance {current.key}: derive for {self.name} cannot replace "
+                    f"positional-only {name!r}, which this call does not pass"
+                )
+            else:
+                named[name] = value
+        return tuple(given), named
+
     def takes(self, parameter: str) -> bool:
         return parameter in self._params.parameters
 
@@ -561,13 +597,14 @@ class Step(Generic[R]):
         return allowed if allowed is not None else config.allow_pickle()
 
     def _advance_pointer(self, store: Store, signature: str) -> None:
-        memo_key = (store.url, self.name)
+        instance = config.instance_name()
+        memo_key = (store.url, instance, self.name)
         if _pointer_memo.get(memo_key) == signature or writes_refused(store):
             return
         try:
-            current = store.pointer(self.name)
+            current = store.pointer(self.name, instance)
             if current is None or current.signature != signature:
-                store.set_pointer(self.name, signature)
+                store.set_pointer(self.name, signature, instance)
         except StoreError as exc:  # the value is in hand: the pointer only records it
             warn(f"{exc}; {self.name} still points at its previous result")
             return
@@ -606,9 +643,9 @@ def _tolerate(error: StoreError) -> None:
     warn_once(f"{error}; computing without caching (on_store_error='compute')")
 
 
-# (store url, name) -> the signature this process last pointed the name at: a warm hit does
-# not rewrite the pointer. Bounded by the names a process runs.
-_pointer_memo: dict[tuple[str, str], str] = {}
+# (store url, instance, name) -> the signature this process last pointed the name at: a warm
+# hit does not rewrite the pointer. Bounded by the names a process runs.
+_pointer_memo: dict[tuple[str, str, str], str] = {}
 
 
 def load_refs(

@@ -21,7 +21,7 @@ def step(fn, task_id: str):
     dag_id="taxi",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    params={"n_trips": 200_000},
+    params={"n_trips": 200_000, "skipwise_instance": ""},  # "mini": see taxi/__init__.py
     render_template_as_native_obj=True,  # n_trips arrives as an int, as in plain Python
     tags=["skipwise"],
 )

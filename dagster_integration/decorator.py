@@ -63,7 +63,8 @@ def asset(
         step = AssetStep.of(step_fn, result_name or lineage.result_name(key), ins or {}, options)
 
         def compute(context):  # unannotated: see the module docstring
-            return _result(*_run(context, step, io_manager_key))
+            with _manager(context, io_manager_key).in_instance():
+                return _result(*_run(context, step, io_manager_key))
 
         return dg.asset(
             name=name,
@@ -96,7 +97,7 @@ def multi_asset(
     ``dagster.multi_asset``.
     """
     options = _options(multi_asset_kwargs)
-    elsewhere = sorted(n for n, out in outs.items() if _manager(out) != io_manager_key)
+    elsewhere = sorted(n for n, out in outs.items() if _manager_key(out) != io_manager_key)
     if elsewhere or not outs:
         raise dg.DagsterInvalidDefinitionError(
             f"skipwise.dagster.multi_asset needs outs, each with io_manager_key={io_manager_key!r}"
@@ -111,11 +112,12 @@ def multi_asset(
         step = AssetStep.of(step_fn, stored_as, ins or {}, options)
 
         def compute(context):  # unannotated: see the module docstring
-            outcome, runner = _run(context, step, io_manager_key)
-            items = _items(outcome, runner, names, _label(context))
-            keys = context.assets_def.keys_by_output_name
-            for out in names:
-                yield _result(outcome, runner, keys[out], items[out])
+            with _manager(context, io_manager_key).in_instance():
+                outcome, runner = _run(context, step, io_manager_key)
+                items = _items(outcome, runner, names, _label(context))
+                keys = context.assets_def.keys_by_output_name
+                results = [_result(outcome, runner, keys[out], items[out]) for out in names]
+            yield from results
 
         return dg.multi_asset(outs=dict(outs), name=name, **_definition(step, kwargs))(
             _named(compute, name, step)
@@ -156,7 +158,7 @@ def _named(compute: Callable[..., Any], name: str, step: AssetStep) -> Callable[
     return compute
 
 
-def _manager(out: dg.AssetOut) -> str:
+def _manager_key(out: dg.AssetOut) -> str:
     return out.io_manager_key or "io_manager"  # Dagster's default
 
 
@@ -176,11 +178,12 @@ def _run(
     result name). A hit reads nothing but the manifest: Dagster records it by its signature,
     and the value is loaded only by a downstream step that runs."""
     label = _label(context)
-    store = _store(context, io_manager_key, label)
+    store = _manager(context, io_manager_key, label).open_store()
     partition = _partition(context, label)
     kwargs = step.arguments(
         _upstream(context, step, store), context.op_execution_context.op_config or {}, context
     )
+    _, kwargs = step.step.derive((), kwargs)
     tree = step.tree(kwargs, partition, store)
     runner = step.runner(lineage.partition_name(step.name, partition), store)
     producer = {"dagster_run": context.run.run_id, "asset": label}
@@ -238,7 +241,10 @@ def _items(
     )
 
 
-def _store(context: dg.AssetExecutionContext, io_manager_key: str, label: str) -> Store:
+def _manager(
+    context: dg.AssetExecutionContext, io_manager_key: str, label: str = ""
+) -> SkipwiseIOManager:
+    label = label or _label(context)
     manager = getattr(context.resources, io_manager_key)
     if not isinstance(manager, SkipwiseIOManager):
         raise dg.DagsterInvalidDefinitionError(
@@ -246,7 +252,7 @@ def _store(context: dg.AssetExecutionContext, io_manager_key: str, label: str) -
             f"skipwise.dagster.SkipwiseIOManager (the store results live in), got "
             f"{type(manager).__name__}"
         )
-    return manager.open_store()
+    return manager
 
 
 def _partition(context: dg.AssetExecutionContext, label: str) -> str | None:

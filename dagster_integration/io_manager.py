@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -15,7 +17,7 @@ from skipwise.dagster.lineage import (
 )
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.store import SkipwiseStore
-from skipwise.host import Step, Store
+from skipwise.host import Step, Store, using_instance
 
 
 class SkipwiseIOManager(dg.ConfigurableIOManager):
@@ -30,6 +32,11 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
     store: SkipwiseStore = Field(
         description="The store: a SkipwiseStore resource (secrets as EnvVars), or its URL"
     )
+    pipeline_instance: str = Field(
+        default="",
+        description="The skipwise pipeline instance (e.g. mini) results are named in; empty: "
+        "the configured one. Set it per run in the run config's resources.",
+    )
 
     def __init__(self, store: SkipwiseStore | str = "", **config: Any) -> None:
         """``store`` is a :class:`SkipwiseStore`, or a URL or path for ``SkipwiseStore(url=)``;
@@ -41,7 +48,21 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
     def open_store(self) -> Store:
         return self.store.open()
 
+    @contextlib.contextmanager
+    def in_instance(self) -> Iterator[None]:
+        """Run the block in this manager's pipeline instance (if it names one)."""
+        with using_instance(self.pipeline_instance, "SkipwiseIOManager pipeline_instance"):
+            yield
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        with self.in_instance():
+            self._handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        with self.in_instance():
+            return self._load_input(context)
+
+    def _handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """A plain ``@dg.asset`` body always runs and may read anything (files, resources, the
         clock), so only its content can sign its output safely: downstream steps then rerun
         exactly when the data changed. Two outputs with the same content share one entry."""
@@ -51,7 +72,7 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
         outcome = Step.for_value(name, store=store).run((obj,), load=False)
         context.add_output_metadata(outcome_metadata(outcome, store.url))
 
-    def load_input(self, context: dg.InputContext) -> Any:
+    def _load_input(self, context: dg.InputContext) -> Any:
         key = _asset_key(context)
         store = self.open_store()
         if not context.has_asset_partitions:

@@ -14,25 +14,24 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from skipwise.host import Ref, Store
+from skipwise.host import Ref, Store, instance_name
 
 SIGNATURE = "skipwise/signature"
 ITEM = "skipwise/item"
+INSTANCE = "skipwise/instance"  # the pipeline instance ("" for the unnamed one)
+# Materializations read per request while looking for the latest one of an instance.
+_PAGE = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 def latest_result(
     instance: dg.DagsterInstance, key: dg.AssetKey, store: Store, partition: str | None = None
 ) -> Ref | None:
-    """The result of the latest materialization of ``key`` (one partition), if skipwise
-    recorded one."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(key, asset_partitions=None if partition is None else [partition]),
-        limit=1,
-    ).records
-    if not records:
+    """The result of the latest materialization of ``key`` (one partition) in the current
+    pipeline instance, if skipwise recorded one: a run of ``mini`` never reads ``full``'s."""
+    materialization = _latest_in_instance(instance, key, partition)
+    if materialization is None:
         return None
-    materialization = records[0].asset_materialization
     if partition is None and materialization.partition is not None:
         # Never stand one partition's result in for the whole asset.
         raise dg.Failure(
@@ -43,6 +42,28 @@ def latest_result(
     if entry is None:
         return None
     return Ref(str(entry.value), store, None if item is None else item.value)
+
+
+def _latest_in_instance(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None
+) -> dg.AssetMaterialization | None:
+    """The latest materialization of ``key`` whose pipeline instance is the current one
+    (those without one were made in the unnamed instance)."""
+    wanted = instance_name()
+    records_filter = dg.AssetRecordsFilter(
+        key, asset_partitions=None if partition is None else [partition]
+    )
+    cursor, limit = None, 1  # the latest is usually the one: read more only if it is not
+    while True:
+        page = instance.fetch_materializations(records_filter, limit=limit, cursor=cursor)
+        for record in page.records:
+            materialization = record.asset_materialization
+            made_in = materialization.metadata.get(INSTANCE) if materialization else None
+            if materialization and (made_in.value if made_in else "") == wanted:
+                return materialization
+        if not page.has_more:
+            return None
+        cursor, limit = page.cursor, _PAGE
 
 
 def required_result(

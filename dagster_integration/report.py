@@ -9,8 +9,17 @@ from typing import Any
 
 import dagster as dg
 
-from skipwise.dagster.lineage import SIGNATURE
-from skipwise.host import Change, Outcome, SignatureTree, Status, StatusGraph, to_svg, tree_graph
+from skipwise.dagster.lineage import INSTANCE, SIGNATURE
+from skipwise.host import (
+    Change,
+    Outcome,
+    SignatureTree,
+    Status,
+    StatusGraph,
+    instance_name,
+    to_svg,
+    tree_graph,
+)
 
 STATUS = "skipwise/status"
 REASON = "skipwise/reason"
@@ -46,7 +55,7 @@ def step_metadata(
 
 def outcome_metadata(outcome: Outcome[Any], store_url: str) -> dict[str, dg.MetadataValue]:
     """Metadata for what a step did, with what changed since the result it replaced."""
-    return step_metadata(
+    metadata = step_metadata(
         status=outcome.status,
         reason=outcome.reason,
         tree=outcome.tree,
@@ -54,6 +63,7 @@ def outcome_metadata(outcome: Outcome[Any], store_url: str) -> dict[str, dg.Meta
         changes=outcome.changes,
         graph_status=outcome.picture_status,
     )
+    return {**metadata, INSTANCE: dg.MetadataValue.text(instance_name())}
 
 
 def _tree_json(tree: SignatureTree) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from skipwise.errors import InvalidName, SkipwiseError, StoreError
+from skipwise.errors import InvalidInstance, InvalidName, SkipwiseError, StoreError
 
 # 2: the HMAC (with a key) covers every manifest; the checksum covers the codec too.
 MANIFEST_FORMAT = 2
@@ -27,6 +27,18 @@ _NAME_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
 # Names become nested folders and keys: bounded, so no path or recursion runs away.
 MAX_NAME_SEGMENTS = 32
 MAX_NAME_LENGTH = 1000
+# An instance name becomes a folder, a key prefix and (part of) an unquoted SQL schema name:
+# lowercase letters and digits in words joined by single "_" (so "__" can separate it from a
+# view name on SQLite), starting with a letter, short enough for PostgreSQL's 63 characters
+# with a stage appended.
+_INSTANCE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+MAX_INSTANCE_LENGTH = 30
+# Schemas and databases an instance must never take over.
+_RESERVED_INSTANCES = frozenset({"skipwise", "public", "information_schema", "main", "temp"})
+_RESERVED_PREFIXES = ("pg_", "sw_", "sqlite_")
+# Pointers of a named instance are kept under this prefix, which no result name can start
+# with: ``@mini/taxi.features``.
+_INSTANCE_MARK = "@"
 
 
 class CorruptEntry(SkipwiseError):
@@ -60,6 +72,43 @@ def validate_name(name: str) -> str:
                 "'/'-separated segments, with no empty, '.' or '..' segment"
             )
     return name
+
+
+def validate_instance(instance: str, where: str = "instance") -> str:
+    """An instance name: lowercase letters, digits and single ``_`` between them, starting
+    with a letter, at most ``MAX_INSTANCE_LENGTH`` characters, not a reserved schema name.
+    ``where`` names the setting it came from in the error."""
+    shown = _shown(instance) if isinstance(instance, str) else repr(instance)
+    if (
+        not isinstance(instance, str)
+        or len(instance) > MAX_INSTANCE_LENGTH
+        or not _INSTANCE.fullmatch(instance)
+    ):
+        raise InvalidInstance(
+            f"invalid {where} {shown}: use lowercase letters, digits and single '_' between "
+            f"them, starting with a letter, at most {MAX_INSTANCE_LENGTH} characters "
+            "(it names folders and SQL schemas)"
+        )
+    if instance in _RESERVED_INSTANCES or instance.startswith(_RESERVED_PREFIXES):
+        raise InvalidInstance(
+            f"invalid {where} {shown}: reserved (it would name a database's own schema)"
+        )
+    return instance
+
+
+def pointer_key(name: str, instance: str = "") -> str:
+    """Where a name's pointer is kept: the name itself in the unnamed instance, else
+    ``@<instance>/<name>``."""
+    validate_name(name)
+    return f"{_INSTANCE_MARK}{validate_instance(instance)}/{name}" if instance else name
+
+
+def split_pointer_key(key: str) -> tuple[str, str]:
+    """(instance, name) of a pointer key; InvalidName or InvalidInstance if it is not one."""
+    if isinstance(key, str) and key.startswith(_INSTANCE_MARK):
+        instance, _, name = key[len(_INSTANCE_MARK) :].partition("/")
+        return validate_instance(instance), validate_name(name)
+    return "", validate_name(key)
 
 
 def validate_signature(signature: str) -> str:
@@ -251,12 +300,14 @@ class Query:
 
 @dataclass(frozen=True)
 class Pointer:
-    """The latest signature stored under a name, and the ones before it (newest first)."""
+    """The latest signature stored under a name in one instance ("": the unnamed one), and
+    the ones before it (newest first)."""
 
     name: str
     signature: str
     updated_at: str
     history: tuple[str, ...] = ()
+    instance: str = ""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -269,11 +320,18 @@ class Pointer:
             signature=data["signature"],
             updated_at=data["updated_at"],
             history=tuple(data.get("history", ())),
+            instance=data.get("instance", ""),
         )
+
+    @property
+    def key(self) -> str:
+        return pointer_key(self.name, self.instance)
 
     def advanced(self, signature: str, keep: int = 50) -> Pointer:
         history = (signature, *(s for s in (self.signature, *self.history) if s != signature))
-        return Pointer(self.name, signature, utc_now(), history[1 : keep + 1])
+        return replace(
+            self, signature=signature, updated_at=utc_now(), history=history[1 : keep + 1]
+        )
 
 
 @dataclass(frozen=True)

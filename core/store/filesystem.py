@@ -6,6 +6,7 @@ Layout under the root::
     objects/<sig[:2]>/<sig>/tree-<token>.json      signature tree and sources
     objects/<sig[:2]>/<sig>/manifest.json          the commit, written last
     names/<name>.json                              pointer to a name's latest signature
+    names/@<instance>/<name>.json                  the same, in a named instance
     leases/<sig>.json                              who is computing a signature (a lease)
 
 Every writer uses its own token, so concurrent writers never touch each other's data; the
@@ -55,7 +56,7 @@ from skipwise.store.base import (
     OutsideStore,
     Pointer,
     Refused,
-    validate_name,
+    split_pointer_key,
     validate_signature,
 )
 from skipwise.store.codecs import Codec, write_value
@@ -140,8 +141,9 @@ class FilesystemStore(Store[_Write]):
     def _where(self, signature: str, item: str | None = None) -> str:
         return f"{self._entry(signature)}/{item or MANIFEST}"
 
-    def _pointer_path(self, name: str) -> str:
-        return f"{self.root}/names/{validate_name(name)}.json"
+    def _pointer_path(self, key: str) -> str:
+        split_pointer_key(key)  # a name, or @instance/name: never a path elsewhere
+        return f"{self.root}/names/{key}.json"
 
     def _place(self, path: str) -> tuple[str, str] | None:
         """(signature, file name or "" for the folder) of a path inside an entry, else None."""
@@ -288,8 +290,8 @@ class FilesystemStore(Store[_Write]):
     def _read_tree(self, manifest: Manifest) -> Raw | None:
         return self._read_or_none(self._where(manifest.signature, manifest.tree))
 
-    def _read_pointer(self, name: str, session: _Write | None = None) -> Raw | None:
-        return self._read_or_none(self._pointer_path(name))
+    def _read_pointer(self, key: str, session: _Write | None = None) -> Raw | None:
+        return self._read_or_none(self._pointer_path(key))
 
     def _list_pointers(self) -> Iterator[tuple[str, Raw]]:
         folder = f"{self.root}/names/"
@@ -433,9 +435,9 @@ class FilesystemStore(Store[_Write]):
             self.fs.rm(self._entry(signature), recursive=True)
 
     def _swap_pointer(
-        self, session: _Write, name: str, expected: Raw | None, pointer: Pointer
+        self, session: _Write, key: str, expected: Raw | None, pointer: Pointer
     ) -> bool:
-        return self._swap(self._pointer_path(name), expected, pointer.to_json())
+        return self._swap(self._pointer_path(key), expected, pointer.to_json())
 
     def _lease_path(self, signature: str) -> str:
         return f"{self.root}/leases/{validate_signature(signature)}.json"

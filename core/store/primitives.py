@@ -111,12 +111,13 @@ class Backend(ABC, Generic[W]):
         """The signature tree ``manifest`` refers to, or None."""
 
     @abstractmethod
-    def _read_pointer(self, name: str, session: W | None = None) -> Raw | None:
-        """A name's pointer as stored, or None."""
+    def _read_pointer(self, key: str, session: W | None = None) -> Raw | None:
+        """A pointer as stored, or None. ``key`` is a name, or ``@<instance>/<name>`` for a
+        named instance's pointer (see ``base.pointer_key``)."""
 
     @abstractmethod
     def _list_pointers(self) -> Iterable[tuple[str, Raw]]:
-        """(name, pointer as stored) of every name."""
+        """(key, pointer as stored) of every pointer, every instance's."""
 
     @abstractmethod
     def _list_leftovers(self) -> Iterable[Leftover]:
@@ -155,7 +156,7 @@ class Backend(ABC, Generic[W]):
         could be read)."""
 
     @abstractmethod
-    def _swap_pointer(self, session: W, name: str, expected: Raw | None, pointer: Pointer) -> bool:
+    def _swap_pointer(self, session: W, key: str, expected: Raw | None, pointer: Pointer) -> bool:
         """Store ``pointer`` if the stored one is still ``expected`` (None: there is none);
         False if it changed. Atomic where the storage allows; where it does not, the backend's
         documentation says so."""

@@ -48,8 +48,9 @@ from skipwise.store.base import (
     Query,
     Refused,
     draft_manifest,
+    pointer_key,
+    split_pointer_key,
     utc_now,
-    validate_name,
     validate_signature,
 )
 from skipwise.store.codecs import Codec, get_codec
@@ -132,6 +133,13 @@ def content_checksum(codec: str, data_checksum: str) -> str:
     """A manifest's checksum: of the data's checksum and the codec that reads it, so that an
     entry whose codec was changed fails its checksum like one whose data was."""
     return hashing.digest_parts(["skipwise-content", codec, data_checksum])
+
+
+def _placed(pointer: Pointer | None, instance: str, name: str) -> Pointer | None:
+    """A pointer named by where it is kept, whatever its JSON says."""
+    if pointer is None:
+        return None
+    return dataclasses.replace(pointer, name=name, instance=instance)
 
 
 def _pointer_or_none(raw: Raw | None) -> Pointer | None:
@@ -319,16 +327,26 @@ class Store(Backend[W]):
             yield item
 
     @store_operation
-    def pointer(self, name: str) -> Pointer | None:
-        return _pointer_or_none(self._read_pointer(validate_name(name)))
+    def pointer(self, name: str, instance: str = "") -> Pointer | None:
+        """``name``'s pointer in ``instance`` ("": the unnamed instance)."""
+        pointer = _pointer_or_none(self._read_pointer(pointer_key(name, instance)))
+        return _placed(pointer, instance, name)
 
     @store_operation
-    def pointers(self) -> Iterator[Pointer]:
-        """Every readable pointer; torn ones are logged and skipped."""
-        for name, raw in self._list_pointers():
-            pointer = _pointer_or_none(raw)
+    def pointers(self, instance: str | None = None) -> Iterator[Pointer]:
+        """Every readable pointer of ``instance`` (None: of every instance); torn ones, and
+        keys that name no instance and name, are logged and skipped."""
+        for key, raw in self._list_pointers():
+            try:
+                owner, name = split_pointer_key(key)
+            except SkipwiseError:
+                log.warning("store %s: skipped pointer with an invalid name %r", self.url, key)
+                continue
+            if instance is not None and owner != instance:
+                continue
+            pointer = _placed(_pointer_or_none(raw), owner, name)
             if pointer is None:
-                log.warning("store %s: skipped unreadable pointer %s", self.url, name)
+                log.warning("store %s: skipped unreadable pointer %s", self.url, key)
                 continue
             yield pointer
 
@@ -441,24 +459,25 @@ class Store(Backend[W]):
             self._remove(session, signature)
 
     @store_operation
-    def set_pointer(self, name: str, signature: str) -> Pointer:
-        """Point ``name`` at ``signature``, keeping the signatures before it as history."""
+    def set_pointer(self, name: str, signature: str, instance: str = "") -> Pointer:
+        """Point ``name`` in ``instance`` ("": the unnamed one) at ``signature``, keeping the
+        signatures before it as history. Other instances' pointers of the name stay."""
         self._writable()
-        validate_name(name)
+        key = pointer_key(name, instance)
         validate_signature(signature)
         for _ in range(POINTER_ATTEMPTS):
-            with self._writing(f"name:{name}") as session:
-                stored = self._read_pointer(name, session)
-                current = _pointer_or_none(stored)
+            with self._writing(f"name:{key}") as session:
+                stored = self._read_pointer(key, session)
+                current = _placed(_pointer_or_none(stored), instance, name)
                 pointer = (
                     current.advanced(signature)
                     if current
-                    else Pointer(name=name, signature=signature, updated_at=utc_now())
+                    else Pointer(name, signature, utc_now(), instance=instance)
                 )
-                if self._swap_pointer(session, name, stored, pointer):
+                if self._swap_pointer(session, key, stored, pointer):
                     return pointer
         raise StoreError(
-            f"store {self.url}: pointer {name!r} kept changing under this writer; "
+            f"store {self.url}: pointer {key!r} kept changing under this writer; "
             f"gave up after {POINTER_ATTEMPTS} attempts"
         )
 

@@ -9,6 +9,14 @@ SQLite)::
     skipwise_leases(signature PK, body)            who is computing a signature (a lease)
     sw_<name>_<sig[:16]>                            a DataFrame result as a real table
     <name>                                          view of a name's latest table
+    <instance>[_<stage>].<leaf>                     the same, for a named instance (PostgreSQL)
+    <instance>[_<stage>]__<leaf>                    the same, for a named instance (SQLite)
+
+A named instance's views are in a schema of their own per instance and stage (a name's part
+before its last ``.``): ``mini.features``, ``full_taxi.trips``; the tables they show are the
+content-addressed ones, shared by every instance whose result has that signature. SQLite has
+no schemas, and a view in an attached database cannot read a table in another one, so there
+the schema becomes a prefix (instance names never hold ``__``).
 
 A result's data and its manifest are written in one transaction, so the manifest-last rule
 becomes all-or-nothing: a writer killed midway leaves nothing visible, not even a table.
@@ -40,7 +48,15 @@ from sqlalchemy import event
 from skipwise import hashing
 from skipwise.errors import QueryFailed, StoreError
 from skipwise.store import frames
-from skipwise.store.base import TARGET, CorruptEntry, Leftover, Manifest, Pointer, Query
+from skipwise.store.base import (
+    TARGET,
+    CorruptEntry,
+    Leftover,
+    Manifest,
+    Pointer,
+    Query,
+    split_pointer_key,
+)
 from skipwise.store.codecs import Codec
 from skipwise.store.primitives import Fetched, Raw, checksum_of
 from skipwise.store.protocol import Settings, Store
@@ -277,9 +293,9 @@ class SQLStore(Store[_Write]):
         column = self._manifests.c
         return self._scalar(sa.select(column.tree).where(column.signature == manifest.signature))
 
-    def _read_pointer(self, name: str, session: _Write | None = None) -> Raw | None:
+    def _read_pointer(self, key: str, session: _Write | None = None) -> Raw | None:
         column = self._names.c
-        return self._scalar(sa.select(column.body).where(column.name == name), session)
+        return self._scalar(sa.select(column.body).where(column.name == key), session)
 
     def _list_pointers(self) -> list[tuple[str, Raw]]:
         column = self._names.c
@@ -492,17 +508,17 @@ class SQLStore(Store[_Write]):
     # --- names and views ----------------------------------------------------------------
 
     def _swap_pointer(
-        self, session: _Write, name: str, expected: Raw | None, pointer: Pointer
+        self, session: _Write, key: str, expected: Raw | None, pointer: Pointer
     ) -> bool:
         conn, column = session.conn, self._names.c
-        old_view = conn.scalar(sa.select(column.view).where(column.name == name))
+        old_view = conn.scalar(sa.select(column.view).where(column.name == key))
         row = {"signature": pointer.signature, "body": pointer.to_json().decode(), "view": None}
         if expected is None:
-            swapped = self._insert_new(conn, self._names, {"name": name, **row})
+            swapped = self._insert_new(conn, self._names, {"name": key, **row})
         else:
             update = (
                 sa.update(self._names)
-                .where(column.name == name, column.body == expected)
+                .where(column.name == key, column.body == expected)
                 .values(**row)
             )
             swapped = bool(conn.execute(update).rowcount)
@@ -524,27 +540,56 @@ class SQLStore(Store[_Write]):
         if not owners:
             return
         inspector = sa.inspect(conn)
-        taken = set(inspector.get_table_names(self.schema)) | set(
-            inspector.get_view_names(self.schema)
-        )
+        taken: dict[str | None, set[str]] = {}
         schema = frames.schema_from_text(manifest.extra["schema"])
         table = frames.sql_table(manifest.data, schema, self.schema, self.postgres)
         quote = conn.dialect.identifier_preparer.quote
         columns = ", ".join(quote(c.name) for c in table.columns if c.name != frames.ROW)
         source = conn.dialect.identifier_preparer.format_table(table)
-        for name, view in owners:
-            wanted = view or frames.view_name(name)
-            if wanted in taken and wanted != view:
+        for key, view in owners:
+            wanted = view or self._view_for(key)
+            where, bare = self._view_parts(wanted)
+            if where not in taken:
+                present = where in inspector.get_schema_names() if where else True
+                taken[where] = (
+                    set(inspector.get_table_names(where)) | set(inspector.get_view_names(where))
+                    if present
+                    else set()
+                )
+            if bare in taken[where] and wanted != view:
                 continue  # someone else's table or view: never replaced
+            if where is not None and where != self.schema:
+                conn.execute(sa.schema.CreateSchema(where, if_not_exists=True))
             self._drop_view(conn, wanted)
             conn.exec_driver_sql(
                 f"CREATE VIEW {self._qualified(conn, wanted)} AS SELECT {columns} FROM {source}"
             )
-            conn.execute(sa.update(self._names).where(column.name == name).values(view=wanted))
+            conn.execute(sa.update(self._names).where(column.name == key).values(view=wanted))
 
-    def _qualified(self, conn: sa.Connection, name: str) -> str:
+    def _view_for(self, key: str) -> str:
+        """Where a pointer's view goes (as the ``view`` column keeps it): a view of the name
+        in the store's schema for the unnamed instance; for a named one, its leaf in the
+        schema ``<instance>`` or ``<instance>_<stage>`` (``<schema>.<leaf>``), or on SQLite,
+        which has no schemas, ``<schema>__<leaf>`` in the database."""
+        instance, name = split_pointer_key(key)
+        if not instance:
+            return frames.view_name(name)
+        head, slash, tail = name.partition("/")
+        stage, _, leaf = head.rpartition(".")
+        schema = f"{instance}_{frames.identifier(stage, 30)}" if stage else instance
+        view = frames.view_name(leaf + slash + tail)
+        return f"{schema}.{view}" if self.postgres else f"{schema}__{view}"
+
+    def _view_parts(self, view: str) -> tuple[str | None, str]:
+        """(schema, view name) of a ``view`` column's value: a bare name is in the store's
+        schema."""
+        where, dot, bare = view.rpartition(".")
+        return (where, bare) if dot else (self.schema, view)
+
+    def _qualified(self, conn: sa.Connection, view: str) -> str:
         quote = conn.dialect.identifier_preparer.quote
-        return f"{quote(self.schema)}.{quote(name)}" if self.schema else quote(name)
+        where, bare = self._view_parts(view)
+        return f"{quote(where)}.{quote(bare)}" if where else quote(bare)
 
     def _drop_view(self, conn: sa.Connection, view: str) -> None:
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {self._qualified(conn, view)}")

@@ -92,6 +92,7 @@ def test_xcom_is_a_small_reference_and_a_hit_loads_nothing(
         "codec": "json",
         "status": "reused",
         "reason": "unchanged",
+        "instance": "",
     }
     assert "summary" in warm.values and len(warm.values) == 7  # -> dict: no multiple outputs
 

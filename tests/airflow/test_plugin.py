@@ -113,6 +113,8 @@ def test_the_route_returns_each_tasks_status(served: Served) -> None:
     assert tasks["offset"]["name"] is None
     assert view["store"] == str(served.store)
     assert view["warning"] is None  # the runs used the store the API server reads
+    assert view["instance"] == "(unnamed)"  # the pipeline instance of the latest run
+    assert tasks["scaled"]["last_run"]["instance"] == ""
 
     status, task = served.get("/api/dags/pipe/tasks/scaled", bearer=served.token)
     assert status == 200, task

@@ -64,7 +64,7 @@ class Writes:
     """What loaded user code writes at run time, scanned a module at a time as signing needs
     it; one per boundary, started again when a module is imported or removed."""
 
-    boundary: Boundary
+    boundary: Boundary  # a weak proxy: the index lives only as long as its boundary
     modules: tuple[int, str, int]  # ``loaded()`` when started
     pins: list[object] = field(default_factory=list)  # what the ids below stand for
     _modules: dict[str, ModuleWrites] = field(default_factory=dict)
@@ -436,7 +436,7 @@ def current(boundary: Boundary) -> Writes:
     writes = _current.get(boundary)
     modules = loaded()
     if writes is None or writes.modules != modules:
-        writes = _current[boundary] = Writes(boundary, modules)
+        writes = _current[boundary] = Writes(weakref.proxy(boundary), modules)
     return writes
 
 

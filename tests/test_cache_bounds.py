@@ -143,3 +143,13 @@ def test_facts_tell_equal_code_apart() -> None:
     one = facts.function_facts(first, {"__name__": "one"})
     other = facts.function_facts(second, {"__name__": "other"})
     assert (one.location, other.location) == ("one:1", "other:1")
+
+
+def test_an_index_of_run_time_writes_lives_no_longer_than_its_boundary() -> None:
+    from skipwise import writes
+
+    before = len(writes._current)
+    for _ in range(5):  # e.g. configure(external=...) called again and again
+        writes.current(Boundary())
+    gc.collect()
+    assert len(writes._current) == before

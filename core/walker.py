@@ -736,7 +736,7 @@ class _Builder:
         chain: tuple[str, ...],
         module_name: str,
         label: str | None = None,
-        state: bool = False,
+        state: bool | str = False,
     ):
         """Resolve ``a.b.c`` through modules; the object reached becomes a child, labelled
         ``label`` (by default the chain). Within a pass the functions of a module resolve the
@@ -789,14 +789,16 @@ class _Builder:
                 break  # the module computes it (PEP 562): all of the module counts
             owner, owner_scope, name, obj = obj.__name__, vars(obj), attr, nxt
         binding = f"{module_label(owner)}:{name}"
-        written = self._written(obj, owner_scope, name, state and len(chain) <= 2)
+        written = self._written(obj, owner_scope, name, state if len(chain) <= 2 else False)
         self.children.append(_Child(label, obj, binding, written))
 
-    def _written(self, obj: object, scope: dict, name: str, mutated: bool) -> bool:
+    def _written(self, obj: object, scope: dict, name: str, use: bool | str) -> bool:
         """Whether user code writes this global at run time: a container it fills, or a name a
-        function assigns (``global x``). Then it is state, hashed by what import time put there."""
+        function assigns (``global x``). Then it is state, hashed by what import time put there.
+        ``use`` says how the code at hand uses it: True if it also writes it, "blind" if it
+        only writes it."""
         if type(obj) in STATE_TYPES:
-            return _writes.current(self.boundary).is_state(obj, mutated)
+            return use == "blind" or _writes.current(self.boundary).is_state(obj, bool(use))
         return _writes.current(self.boundary).rebound(scope, name) and not is_code(obj)
 
     def _marker(self, kind: str, label: str, module_name: str, name: str) -> None:
@@ -879,7 +881,10 @@ class _Builder:
                 if imported is not None and path:
                     self.chain(vars(imported), path, imported.__name__, ".".join(chain))
                 continue
-            self.chain(fn.__globals__, chain, module_name, None, chain[0] in facts.mutated)
+            # A container the code only writes into (``CALLS.append(x)``) cannot change what
+            # the code does: "blind", hashed by its statements even when a setter fills it.
+            use = "blind" if chain[0] in facts.sets else chain[0] in facts.mutated
+            self.chain(fn.__globals__, chain, module_name, None, use)
         for module, level, names in facts.imports:
             top = (module.partition(".")[0], level)
             if names or top in used_whole or top not in used_through_attributes:

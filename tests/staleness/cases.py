@@ -1784,4 +1784,28 @@ CASES += [
 
 # Projects whose code writes containers, globals or class attributes at run time: a call must
 # not change their signature (tests/staleness/test_run_time_writes.py).
-RUN_TIME_WRITES = {"registry": REGISTRY, "subclasses": SUBCLASSES, "lazy": LAZY, "memo": MEMO}
+COLLECTOR = _files(
+    {
+        "pipe.py": """
+        CALLS = []
+        SETTINGS = {"rate": 2}
+
+
+        def configure(rate):
+            SETTINGS["rate"] = rate
+
+
+        def task(x):
+            CALLS.append(x)  # only written: what it holds changes nothing the code does
+            return x * SETTINGS["rate"]
+        """,
+    }
+)
+
+RUN_TIME_WRITES = {
+    "registry": REGISTRY,
+    "subclasses": SUBCLASSES,
+    "lazy": LAZY,
+    "memo": MEMO,
+    "collector": COLLECTOR,
+}

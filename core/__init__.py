@@ -2,9 +2,9 @@
 
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
 ``configure`` (store and options), ``File`` and ``Ref`` (arguments by content / by signature),
-``File`` and ``Env`` in ``depends_on`` (inputs the code reads),
-``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
-``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
+``File`` and ``Env`` in ``depends_on`` (inputs the code reads), ``load`` (the value behind a
+hit, which is read on first use), ``register_hasher`` and ``register_codec`` (teach it new
+types), ``open_store``, and ``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -16,7 +16,7 @@ except PackageNotFoundError:  # running from a checkout that is not installed
 
 from skipwise.cached import Cached, cached, signature
 from skipwise.config import configure
-from skipwise.engine import Outcome, Ref
+from skipwise.engine import Outcome, Ref, load
 from skipwise.errors import (
     ArgumentError,
     CodecError,
@@ -48,6 +48,7 @@ __all__ = [
     "__version__",
     "cached",
     "configure",
+    "load",
     "open_store",
     "register_codec",
     "register_hasher",

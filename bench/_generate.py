@@ -8,7 +8,7 @@ from pathlib import Path
 
 def chain_package(root: Path, name: str, functions: int, modules: int) -> str:
     """A package ``name`` of ``modules`` modules whose last function reaches all ``functions``
-    (each calls the one before it, across modules); returns ``module:function`` of that root."""
+    (each names the one before it, across modules); returns ``module:function`` of that root."""
     package = root / name
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -17,7 +17,8 @@ def chain_package(root: Path, name: str, functions: int, modules: int) -> str:
         lines = [f"from {name} import mod{m - 1} as prev" if m else "", f"LIMIT = {m}", ""]
         for f in range(per):
             callee = f"fn{f - 1}(x)" if f else (f"prev.fn{per - 1}(x)" if m else "x")
-            lines += [f"def fn{f}(x):", f"    return {callee} + LIMIT", ""]
+            # Every function is reached; a call with x >= 0 runs only the root.
+            lines += [f"def fn{f}(x):", f"    return x + LIMIT if x >= 0 else {callee}", ""]
         (package / f"mod{m}.py").write_text("\n".join(lines))
     return f"{name}.mod{modules - 1}:fn{per - 1}"
 

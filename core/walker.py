@@ -23,6 +23,13 @@ Cache layers: a warm signature only re-checks. What is remembered, and what ends
   pass instead, and compared. *Closures*: everything a function, class or module reaches,
   merged from the closures of what it reaches; one holds while every entry of it and of every
   closure merged into it holds.
+- Per root, a stamp (:mod:`skipwise.watch`): once a root's closure passed its checks in full,
+  a warm hit checks only what can have changed, by the version tags of the dictionaries the
+  checks read (module globals, class namespaces, function attributes and annotations,
+  ``sys.modules``), an audit-event counter for code, defaults and bases assigned, and the checks
+  nothing watches (closure cells, mutable values rehashed, files, partials, run-time state).
+  Its cost grows with the dictionaries read, not the checks (about 30 ns per function reached,
+  against 5 us for the full checks); when anything it watches changed, the full checks run.
 - Per change: an entry whose check fails is processed again, and a closure resting on it is
   walked again (merging the closures that still hold).
 - Per pass (a :class:`Walker`: one ``signing_pass()`` block, or one ``code_graph()`` call):
@@ -274,18 +281,21 @@ class _Closure:
     _graph: CodeGraph | None = None
     stamp: _watch.Stamp | None = None  # taken when its checks last passed in full
 
-    def holds(self, epoch: int) -> bool:
+    def holds(self, epoch: int, stamp: bool = False) -> bool:
         """Whether every entry it (and every closure merged into it) rests on still holds:
-        by its stamp when nothing the stamp watches changed, else by running every check."""
+        by its stamp when nothing the stamp watches changed, else by running every check.
+        ``stamp``: take a stamp when the checks pass (for roots: a closure reached inside a
+        walk is checked in full, which happens only after a change)."""
         if self.validated == epoch:
             return True
         if self.stamp is not None and self.stamp.holds():
             self.validated = epoch
             return True
-        stamp = self._stamp()  # before the checks: a change during them fails it next time
-        if not self._checks_hold(epoch):
+        self.stamp = None
+        taken = self._stamp() if stamp else None  # before the checks: a change during them
+        if not self._checks_hold(epoch):  # fails the stamp next time
             return False
-        self.stamp = stamp
+        self.stamp = taken
         return True
 
     def _stamp(self) -> _watch.Stamp | None:
@@ -354,15 +364,17 @@ class Walker:
         if declared:
             graph = self._walk(root, binding, declared, all_members).graph()
         else:
-            graph = self.closure(root, binding, all_members).graph()
+            graph = self.closure(root, binding, all_members, root=True).graph()
         if warn_dynamic:
             _emit(graph.warnings)
         return graph
 
-    def closure(self, obj: object, key: str, all_members: bool = False) -> _Closure:
+    def closure(
+        self, obj: object, key: str, all_members: bool = False, root: bool = False
+    ) -> _Closure:
         memo_key = (id(obj), key, all_members)
         hit = self.cache.closures.get(memo_key)
-        if hit is not None and hit.root is obj and hit.holds(self.epoch):
+        if hit is not None and hit.root is obj and hit.holds(self.epoch, stamp=root):
             return hit
         made = self.cache.closures[memo_key] = self._walk(obj, key, (), all_members)
         return made
@@ -372,7 +384,9 @@ class Walker:
         is not complete yet) or the walk is nested too deep; then the caller walks it inline."""
         if id(obj) in self._active or len(self._active) >= _MAX_NESTING:
             return None
-        return self.closure(obj, key)
+        # Reached from the root's own walk (a root with ``depends_on`` is walked every time):
+        # stamped, so the next hit checks it by its stamp.
+        return self.closure(obj, key, root=len(self._active) == 1)
 
     def _walk(
         self, root: object, binding: str, declared: tuple[object, ...], all_members: bool

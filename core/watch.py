@@ -37,13 +37,16 @@ _generation = 0
 
 def _on_audit(event: str, args: tuple) -> None:
     global _generation
-    if event == "object.__setattr__":
+    if event in _ASSIGNMENTS:
         _generation += 1
 
 
+_ASSIGNMENTS = frozenset({"object.__setattr__", "object.__delattr__"})
+
+
 def generation() -> int:
-    """How many ``object.__setattr__`` audit events this process has raised (function code,
-    defaults, class bases assigned) since stamps began."""
+    """How many ``object.__setattr__``/``__delattr__`` audit events this process has raised
+    (function code, defaults, class bases assigned or deleted) since stamps began."""
     return _generation
 
 

@@ -106,6 +106,11 @@ def test_code_and_defaults_assigned(module) -> None:
         lambda: setattr(module.helper, "__defaults__", (5,)),
         lambda: setattr(module.helper, "__defaults__", defaults),
     )
+    sees(
+        module,
+        lambda: delattr(module.helper, "__defaults__"),
+        lambda: setattr(module.helper, "__defaults__", defaults),
+    )
     assert other is module.annotated.__code__
 
 

@@ -101,7 +101,8 @@ class Cached(Generic[P, R]):
         lazy = load and decision.manifest is not None and decision.manifest.codec in LAZY_CODECS
         outcome = step.complete(decision, body, load=load and not lazy)
         if lazy and outcome.status is Status.REUSED:
-            value = LazyResult(lambda: self._materialize(decision, body, proxy()))
+            pending = [decision, body]  # let go of once read: the body holds the arguments
+            value = LazyResult(lambda: self._materialize(pending, proxy()))
             proxy = weakref.ref(value)
             outcome = dataclasses.replace(outcome, value=value)
             remember(value, outcome)
@@ -112,9 +113,12 @@ class Cached(Generic[P, R]):
             remember(outcome.value, outcome)  # an input keeps its own identity
         return outcome
 
-    def _materialize(self, decision: Decision, body: Callable[[], R], proxy: object) -> R:
-        """A hit's value, when first used: :meth:`Step.complete` loads it, and recomputes and
-        replaces an entry found damaged (then the proxy takes the new result's lineage)."""
+    def _materialize(self, pending: list[Any], proxy: object) -> R:
+        """A hit's value, when first used: :meth:`Step.materialize` loads it, and recomputes
+        and replaces an entry found damaged (then the proxy takes the new result's lineage).
+        ``pending`` is the hit's decision and body, emptied once the value is in hand."""
+        decision: Decision = pending[0]
+        body: Callable[[], R] = pending[1]
         try:
             outcome = self.step.materialize(decision, body)
         except Exception as exc:
@@ -126,6 +130,7 @@ class Cached(Generic[P, R]):
         remember(outcome.value, outcome)
         if proxy is not None and outcome.status is Status.COMPUTED:
             remember(proxy, outcome)
+        pending.clear()
         return outcome.value
 
 

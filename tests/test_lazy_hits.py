@@ -6,6 +6,8 @@ the code then touches is read (found damaged, recomputed and replaced)."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +141,17 @@ def test_an_error_while_loading_names_the_result(make_module, isolated_store: Pa
     assert any(
         "stored result of lazy_pipeline_error.load" in note for note in raised.value.__notes__
     )
+
+
+def test_a_hit_lets_go_of_its_arguments_once_read(make_module) -> None:
+    steps = make_module("lazy_pipeline_release", PIPELINE)
+    steps.clean(steps.load(10))
+    upstream = steps.load(10)
+    downstream = steps.clean(upstream)
+    upstream_ref = weakref.ref(upstream)
+    del upstream
+    gc.collect()
+    assert upstream_ref() is not None  # an unread hit may need its arguments (to recompute)
+    assert len(downstream) == 5
+    gc.collect()
+    assert upstream_ref() is None

@@ -30,6 +30,8 @@ import operator
 import sys
 from collections.abc import Callable, Iterable
 
+from skipwise.memo import trim
+
 Check = Callable[[], bool]
 
 _generation = 0
@@ -117,6 +119,23 @@ def namespace(obj: object) -> dict | None:
     return inner[0] if len(inner) == 1 and type(inner[0]) is dict else None
 
 
+# One reader of each dictionary's version tag, shared by the stamps that watch it (a stamp
+# of a root reaching 5,000 annotated functions would otherwise make 5,000 of its own).
+_readers: dict[int, tuple[dict, ctypes.c_uint64]] = {}
+_READERS = 60_000  # three per walker entry kept (CACHE_LIMIT)
+
+
+def _tag(d: dict) -> ctypes.c_uint64:
+    found = _readers.get(id(d))
+    if found is not None and found[0] is d:
+        return found[1]
+    assert _OFFSET is not None
+    reader = ctypes.c_uint64.from_address(id(d) + _OFFSET)
+    _readers[id(d)] = (d, reader)  # pins the dict: its address stays its own
+    trim(_readers, _READERS)
+    return reader
+
+
 class Stamp:
     """A snapshot of what a graph's checks read, taken just before they ran and passed."""
 
@@ -129,7 +148,7 @@ class Stamp:
         full = [d for d in unique.values() if d]
         self._empty = tuple(d for d in unique.values() if not d)
         self._pins = tuple(full)  # the dicts stay alive while their addresses are read
-        self._tags = tuple(ctypes.c_uint64.from_address(id(d) + _OFFSET) for d in full)
+        self._tags = tuple(map(_tag, full))
         self._versions = tuple(map(_value, self._tags))
         self._volatile = tuple(volatile)
 

@@ -12,7 +12,7 @@ each closure cell, the same value of each mutable constant. A :class:`Stamp` cov
   one by staying empty, which is cheaper still;
 - a function's ``__code__``, ``__defaults__`` and ``__kwdefaults__``, and a class's
   ``__bases__``, by the interpreter's audit event ``object.__setattr__``, raised when any of them
-  is assigned: a process-wide counter (:func:`generation`) counts those events;
+  is assigned: a process-wide counter counts those events;
 - what neither covers (closure cells, mutable values rehashed every pass, files, partials,
   state written at run time, names read through a chain of scopes) by running its check.
 
@@ -44,12 +44,6 @@ def _on_audit(event: str, args: tuple) -> None:
 
 
 _ASSIGNMENTS = frozenset({"object.__setattr__", "object.__delattr__"})
-
-
-def generation() -> int:
-    """How many ``object.__setattr__``/``__delattr__`` audit events this process has raised
-    (function code, defaults, class bases assigned or deleted) since stamps began."""
-    return _generation
 
 
 def _version_offset() -> int | None:

@@ -3,9 +3,9 @@
 Few entry points: ``cached`` (decorator), ``signature`` (what a call would be stored under),
 ``configure`` (store and options), ``Instance`` (a pipeline instance), ``File`` and ``Ref``
 (arguments by content / by signature), ``File`` and ``Env`` in ``depends_on`` (inputs the code
-reads), ``RawSql`` (a lazy step's SQL script),
-``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``, and
-``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
+reads), ``RawSql`` (a lazy step's SQL script), ``load`` (the value behind a hit, which is read
+on first use), ``register_hasher`` and ``register_codec`` (teach it new types), ``open_store``,
+and ``Status`` (what a call did or will do). Orchestrator integrations use :mod:`skipwise.host`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -17,7 +17,7 @@ except PackageNotFoundError:  # running from a checkout that is not installed
 
 from skipwise.cached import Cached, cached, signature
 from skipwise.config import configure
-from skipwise.engine import Outcome, Ref
+from skipwise.engine import Outcome, Ref, load
 from skipwise.errors import (
     ArgumentError,
     CodecError,
@@ -57,6 +57,7 @@ __all__ = [
     "__version__",
     "cached",
     "configure",
+    "load",
     "open_store",
     "register_codec",
     "register_hasher",

@@ -1,25 +1,36 @@
 """``skipwise.cached``: the user-facing face of :class:`skipwise.step.Step` in plain Python.
 
-It adds what only an in-process caller needs: a call returns the value, and results remember
-the signature they came from, so passing one to another cached function signs it by lineage.
+It adds what only an in-process caller needs: a call returns the value (on a hit, one that is
+read the first time it is used, :mod:`skipwise.deferred`), and results remember the signature they
+came from, so passing one to another cached function signs it by lineage, without reading it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from skipwise import display, lazy, recording
 from skipwise.codegraph import CodeGraph
+from skipwise.deferred import LazyResult
 from skipwise.engine import Outcome, remember
 from skipwise.status import Status
-from skipwise.step import Step, StepOptions
+from skipwise.step import Decision, Step, StepOptions
 from skipwise.store import Store
 from skipwise.tree import SignatureTree
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+# Hits stored by these codecs load lazily: frames, tables and arrays, objects of their own that
+# are remembered by lineage when computed too, so a result passed on signs alike whether it was
+# computed, reused or loaded. Other values (scalars, text, containers) are small and load at once:
+# a scalar is never remembered (it is shared), so a stand-in for it would sign differently.
+LAZY_CODECS = frozenset({"pandas", "arrow", "numpy"})
 
 
 class Cached(Generic[P, R]):
@@ -91,16 +102,45 @@ class Cached(Generic[P, R]):
         force: bool = False,
     ) -> Outcome[R]:
         """Serve ``tree``'s result, or run the function with these arguments (see
-        :meth:`Step.resolve` for ``force``, :meth:`Step.complete` for ``load``)."""
+        :meth:`Step.resolve` for ``force``). A hit's value is a :class:`LazyResult`, read
+        the first time it is used (``load=False``: None)."""
         step = self.step
         body = display.with_status(step.name, lambda: step.call(args, kwargs))
-        outcome = step.complete(step.resolve(tree, force=force), body, load=load)
-        if outcome.status is Status.REUSED:
+        decision = step.resolve(tree, force=force)
+        lazy = load and decision.manifest is not None and decision.manifest.codec in LAZY_CODECS
+        outcome = step.complete(decision, body, load=load and not lazy)
+        if lazy and outcome.status is Status.REUSED:
+            pending = [decision, body]  # let go of once read: the body holds the arguments
+            value = LazyResult(lambda: self._materialize(pending, proxy()))
+            proxy = weakref.ref(value)
+            outcome = dataclasses.replace(outcome, value=value)
+            remember(value, outcome)
+        elif outcome.status is Status.REUSED:
             if load:
                 remember(outcome.value, outcome)
         elif not any(outcome.value is v for v in step.bind(args, kwargs).values()):
             remember(outcome.value, outcome)  # an input keeps its own identity
         return outcome
+
+    def _materialize(self, pending: list[Any], proxy: object) -> R:
+        """A hit's value, when first used: :meth:`Step.materialize` loads it, and recomputes
+        and replaces an entry found damaged (then the proxy takes the new result's lineage).
+        ``pending`` is the hit's decision and body, emptied once the value is in hand."""
+        decision: Decision = pending[0]
+        body: Callable[[], R] = pending[1]
+        try:
+            outcome = self.step.materialize(decision, body)
+        except Exception as exc:
+            exc.add_note(
+                f"skipwise: raised while reading the stored result of {self.name} "
+                f"({decision.tree.signature[:12]}), first used here"
+            )
+            raise
+        remember(outcome.value, outcome)
+        if proxy is not None and outcome.status is Status.COMPUTED:
+            remember(proxy, outcome)
+        pending.clear()
+        return outcome.value
 
 
 @overload

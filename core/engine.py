@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from skipwise import config
 from skipwise.boundary import module_label
 from skipwise.codegraph import CodeGraph
+from skipwise.deferred import is_lazy, loaded
 from skipwise.errors import ArgumentError, SkipwiseError, SkipwiseWarning
 from skipwise.inputs import Env, File
 from skipwise.status import Status
@@ -309,13 +310,27 @@ def refuse_pickle(manifest: Manifest, pickle_allowed: bool | None = None) -> Non
 
 
 def resolve_refs(value: Any) -> Any:
-    """An argument with its ``Ref``s loaded, also inside lists, tuples and dicts."""
+    """An argument with its ``Ref``s and lazy results loaded, also inside lists, tuples and
+    dicts: a body gets the values themselves."""
+    if is_lazy(value):
+        return loaded(value)
     if isinstance(value, Ref):
         return value.load()
     if type(value) in (list, tuple):
         return type(value)(resolve_refs(v) for v in value)
     if type(value) is dict:
         return {k: resolve_refs(v) for k, v in value.items()}
+    return value
+
+
+def load(value: Any) -> Any:
+    """The value itself: a lazy result (what a hit returns) read now if it was not, a ``Ref``
+    loaded from its store; anything else as it is. For code that needs the object rather
+    than a stand-in (``x is y``, ``type(x)``, libraries that check the exact type)."""
+    if is_lazy(value):
+        return loaded(value)
+    if issubclass(type(value), Ref):
+        return value.load()
     return value
 
 
@@ -343,5 +358,6 @@ __all__ = [
     "code_graph",
     "latest_tree",
     "lineage_of",
+    "load",
     "signing_pass",
 ]

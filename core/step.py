@@ -364,13 +364,23 @@ class Step(Generic[R]):
             decision = served
         return self._compute(decision, body, load, producer)
 
-    def _try_serve(self, decision: Decision, load: bool) -> Outcome[R] | Decision:
+    def materialize(self, decision: Decision, body: Callable[[], R]) -> Outcome[R]:
+        """The value of a hit that :meth:`complete` served without it (``load=False``), read
+        now; as there, an entry found damaged is recomputed and replaced."""
+        served = self._try_serve(decision, True, announce=False)
+        if isinstance(served, Outcome):
+            return served
+        return self._compute(served, body, True, None)
+
+    def _try_serve(
+        self, decision: Decision, load: bool, *, announce: bool = True
+    ) -> Outcome[R] | Decision:
         """Serve a hit; if its entry turns out damaged (recomputed and replaced) or the store
         fails, the decision to compute instead."""
         store = decision.store
         assert store is not None  # a hit came from a store
         try:
-            return self._serve(decision, load)
+            return self._serve(decision, load, announce)
         except CorruptEntry as exc:
             warn(f"{exc} in store {store.url}; recomputing {self.name}")
             return self._miss(decision.tree, store, replace=True)
@@ -427,7 +437,7 @@ class Step(Generic[R]):
             decision, lambda: self.call(args, kwargs), load=load, producer=producer
         )
 
-    def _serve(self, decision: Decision, load: bool) -> Outcome[R]:
+    def _serve(self, decision: Decision, load: bool, announce: bool = True) -> Outcome[R]:
         store, manifest, tree = decision.store, decision.manifest, decision.tree
         assert store is not None and manifest is not None
         if self.options.lazy:
@@ -435,6 +445,11 @@ class Step(Generic[R]):
         else:
             value = load_checked(store, manifest, self._pickle_allowed()) if load else None
         self._advance_pointer(store, tree.signature)
+        if announce:
+            self._announce(manifest, tree)
+        return Outcome(value, tree.signature, Status.REUSED, decision.reason, manifest, tree)  # type: ignore[arg-type]
+
+    def _announce(self, manifest: Manifest, tree: SignatureTree) -> None:
         log.info(
             "reused %s %s (computed %s by %s)",
             self.name,
@@ -442,7 +457,6 @@ class Step(Generic[R]):
             manifest.created_at,
             manifest.producer_text(),
         )
-        return Outcome(value, tree.signature, Status.REUSED, decision.reason, manifest, tree)  # type: ignore[arg-type]
 
     def _compute(
         self,

@@ -27,6 +27,7 @@ from typing import Any
 from skipwise import hashing, inputs
 from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import module_label
+from skipwise.deferred import is_lazy, loaded
 from skipwise.hashing import Framer
 from skipwise.inputs import File
 
@@ -129,6 +130,9 @@ class ValueHasher:
             if key is not None:
                 h.field(b"R", key)
                 return
+        if is_lazy(obj):  # a result without lineage here (a constant): by its content
+            self.feed(h, loaded(obj), path)
+            return
         for klass in t.__mro__:
             hasher = _registry.get(klass)
             if hasher is not None:

@@ -23,6 +23,13 @@ Cache layers: a warm signature only re-checks. What is remembered, and what ends
   pass instead, and compared. *Closures*: everything a function, class or module reaches,
   merged from the closures of what it reaches; one holds while every entry of it and of every
   closure merged into it holds.
+- Per root, a stamp (:mod:`skipwise.watch`): once a root's closure passed its checks in full,
+  a warm hit checks only what can have changed, by the version tags of the dictionaries the
+  checks read (module globals, class namespaces, function attributes and annotations,
+  ``sys.modules``), an audit-event counter for code, defaults and bases assigned, and the checks
+  nothing watches (closure cells, mutable values rehashed, files, partials, run-time state).
+  Its cost grows with the dictionaries read, not the checks (about 30 ns per function reached,
+  against 5 us for the full checks); when anything it watches changed, the full checks run.
 - Per change: an entry whose check fails is processed again, and a closure resting on it is
   walked again (merging the closures that still hold).
 - Per pass (a :class:`Walker`: one ``signing_pass()`` block, or one ``code_graph()`` call):
@@ -61,6 +68,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from skipwise import source as _source
+from skipwise import watch as _watch
 from skipwise import writes as _writes
 from skipwise.attributes import computes_attributes, defines, instance_state, static_attribute
 from skipwise.boundary import Boundary, canonical_key, module_label, module_named
@@ -119,6 +127,10 @@ class _Entry:
     library_facing: frozenset[str] = frozenset()
     checks: tuple[Check, ...] = ()
     lookups: tuple[tuple[dict, str, object], ...] = ()  # (scope, name, value) read: still there
+    # What a stamp watches instead of running ``lookups`` and ``checks`` (see skipwise.watch):
+    # dictionaries whose version covers them, and the checks nothing covers.
+    watched: tuple[dict, ...] = ()
+    volatile: tuple[Check, ...] = ()
     rebuild: Callable[[], _Entry] | None = None  # set for mutable values: rehash every epoch
     warnings: tuple[str, ...] = ()
     validated: int = -1
@@ -127,14 +139,8 @@ class _Entry:
     def holds(self, epoch: int) -> bool:
         if self.validated == epoch:
             return True
-        if self.rebuild is not None:
-            fresh = self.rebuild()
-            same = fresh.digest == self.digest and len(fresh.children) == len(self.children)
-            if not (
-                same
-                and all(a.same_as(b) for a, b in zip(fresh.children, self.children, strict=True))
-            ):
-                return False
+        if self.rebuild is not None and not self.same_when_rebuilt():
+            return False
         for scope, name, value in self.lookups:
             if scope.get(name, _MISSING) is not value:
                 return False
@@ -143,6 +149,16 @@ class _Entry:
                 return False
         self.validated = epoch
         return True
+
+    def same_when_rebuilt(self) -> bool:
+        """A mutable value (``rebuild``): whether processing it again gives the same entry."""
+        assert self.rebuild is not None
+        fresh = self.rebuild()
+        return (
+            fresh.digest == self.digest
+            and len(fresh.children) == len(self.children)
+            and all(a.same_as(b) for a, b in zip(fresh.children, self.children, strict=True))
+        )
 
 
 class _Marker:
@@ -263,11 +279,48 @@ class _Closure:
     parts: tuple[_Closure, ...]  # closures merged into this one
     validated: int = -1
     _graph: CodeGraph | None = None
+    stamp: _watch.Stamp | None = None  # taken when its checks last passed in full
 
-    def holds(self, epoch: int) -> bool:
-        """Whether every entry it (and every closure merged into it) rests on still holds."""
+    def holds(self, epoch: int, stamp: bool = False) -> bool:
+        """Whether every entry it (and every closure merged into it) rests on still holds:
+        by its stamp when nothing the stamp watches changed, else by running every check.
+        ``stamp``: take a stamp when the checks pass (for roots: a closure reached inside a
+        walk is checked in full, which happens only after a change)."""
         if self.validated == epoch:
             return True
+        if self.stamp is not None and self.stamp.holds():
+            self.validated = epoch
+            return True
+        self.stamp = None
+        taken = self._stamp() if stamp else None  # before the checks: a change during them
+        if not self._checks_hold(epoch):  # fails the stamp next time
+            return False
+        self.stamp = taken
+        return True
+
+    def _stamp(self) -> _watch.Stamp | None:
+        if not _watch.available():
+            return None
+        watched: list[dict] = []
+        volatile: list[Check] = []
+        for entry in self._all_entries():
+            watched += entry.watched
+            volatile += entry.volatile
+            if entry.rebuild is not None:
+                volatile.append(entry.same_when_rebuilt)
+        return _watch.Stamp(watched, volatile)
+
+    def _all_entries(self) -> Iterable[_Entry]:
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            closure = stack.pop()
+            if id(closure) not in seen:
+                seen.add(id(closure))
+                yield from closure.entries
+                stack.extend(closure.parts)
+
+    def _checks_hold(self, epoch: int) -> bool:
         seen: dict[int, _Closure] = {}
         stack = [self]
         while stack:
@@ -311,15 +364,17 @@ class Walker:
         if declared:
             graph = self._walk(root, binding, declared, all_members).graph()
         else:
-            graph = self.closure(root, binding, all_members).graph()
+            graph = self.closure(root, binding, all_members, root=True).graph()
         if warn_dynamic:
             _emit(graph.warnings)
         return graph
 
-    def closure(self, obj: object, key: str, all_members: bool = False) -> _Closure:
+    def closure(
+        self, obj: object, key: str, all_members: bool = False, root: bool = False
+    ) -> _Closure:
         memo_key = (id(obj), key, all_members)
         hit = self.cache.closures.get(memo_key)
-        if hit is not None and hit.root is obj and hit.holds(self.epoch):
+        if hit is not None and hit.root is obj and hit.holds(self.epoch, stamp=root):
             return hit
         made = self.cache.closures[memo_key] = self._walk(obj, key, (), all_members)
         return made
@@ -329,7 +384,9 @@ class Walker:
         is not complete yet) or the walk is nested too deep; then the caller walks it inline."""
         if id(obj) in self._active or len(self._active) >= _MAX_NESTING:
             return None
-        return self.closure(obj, key)
+        # Reached from the root's own walk (a root with ``depends_on`` is walked every time):
+        # stamped, so the next hit checks it by its stamp.
+        return self.closure(obj, key, root=len(self._active) == 1)
 
     def _walk(
         self, root: object, binding: str, declared: tuple[object, ...], all_members: bool
@@ -716,6 +773,7 @@ class _Builder:
         self.resolved = resolved  # name chains resolved in this pass (see ``chain``)
         self.children: list[_Child] = []
         self.checks: list[Check] = []
+        self.covers: list[dict | Check] = []  # what a stamp watches for ``checks``
         self.lookups: list[tuple[dict, str, object]] = []
         self.warnings: list[str] = []
         self.words: set[str] = set()
@@ -725,9 +783,22 @@ class _Builder:
         self.lookups.append((scope, name, value))
         return value
 
+    def _check(self, check: Check, *watched: dict | None) -> None:
+        """Add a check; a stamp covers it by the versions of ``watched`` (when given and all
+        dictionaries), else runs it."""
+        self.checks.append(check)
+        if watched and all(type(d) is dict for d in watched):
+            self.covers += watched  # type: ignore[arg-type]
+        else:
+            self.covers.append(check)
+
     def _attribute(self, owner: object, name: str) -> object:
         value = _safe_getattr(owner, name)
-        self.checks.append(lambda: _safe_getattr(owner, name) is value)
+        check = lambda: _safe_getattr(owner, name) is value  # noqa: E731
+        if type(owner) in _IMMUTABLE_HOLDERS:
+            self.checks.append(check)  # read-only attributes: nothing to watch
+        else:
+            self._check(check, _owner_namespace(owner))
         return value
 
     def chain(
@@ -749,14 +820,17 @@ class _Builder:
             self.children += hit[1]
             self.checks += hit[2]
             self.lookups += hit[3]
+            self.covers += hit[4]
             return
         children, checks, lookups = len(self.children), len(self.checks), len(self.lookups)
+        covers = len(self.covers)
         self._resolve(scope, chain, module_name, label, state)
         self.resolved[memo_key] = (
             scope,
             self.children[children:],
             self.checks[checks:],
             self.lookups[lookups:],
+            self.covers[covers:],
         )
 
     def _resolve(
@@ -841,12 +915,26 @@ class _Builder:
 
     def entry(self, kind: str, digest: str, **more: Any) -> _Entry:
         more["warnings"] = (*more.get("warnings", ()), *self.warnings)
+        watched: dict[int, dict] = {}
+        volatile: list[Check] = []
+        for scope, name, value in self.lookups:
+            if type(scope) is dict:
+                watched[id(scope)] = scope
+            else:  # a chain of scopes (a class body's names)
+                volatile.append(functools.partial(_still_bound, scope, name, value))
+        for cover in self.covers:
+            if type(cover) is dict:
+                watched[id(cover)] = cover
+            else:
+                volatile.append(cover)  # type: ignore[arg-type]
         return _Entry(
             kind,
             digest,
             tuple(self.children),
             checks=tuple(self.checks),
             lookups=tuple(self.lookups),
+            watched=tuple(watched.values()),
+            volatile=tuple(volatile),
             **more,
         )
 
@@ -862,10 +950,12 @@ class _Builder:
         # Defaults by value, and attributes set on the function (by decorators, say).
         attributes = {k: v for k, v in vars(fn).items() if not k.startswith("__")}
         annotations = dict(fn.__annotations__)
-        self.checks.append(
+        self._check(  # code and defaults: assigning them raises an audit event (watch.py)
             functools.partial(
                 _function_holds, fn, code, defaults, kwdefaults, attributes, annotations
-            )
+            ),
+            vars(fn),
+            fn.__annotations__,
         )
         facts = function_facts(code, fn.__globals__)
         module_name = fn.__globals__.get("__name__", fn.__module__)
@@ -891,7 +981,7 @@ class _Builder:
                 self._import(module, level, names, fn.__globals__)
         for name, cell in zip(code.co_freevars, closure or (), strict=True):
             value = _cell_contents(cell)
-            self.checks.append(lambda cell=cell, value=value: _cell_contents(cell) is value)
+            self._check(lambda cell=cell, value=value: _cell_contents(cell) is value)
             if value is not _MISSING:
                 state = name in facts.mutated and type(value) in STATE_TYPES
                 self.children.append(_Child("closure:" + name, value, f"{self.key}/{name}", state))
@@ -954,7 +1044,7 @@ class _Builder:
                 continue
             namespace = vars(module)
             names = _prefixed(namespace, prefix)
-            self.checks.append(lambda ns=namespace, p=prefix, n=names: _prefixed(ns, p) == n)
+            self._check(lambda ns=namespace, p=prefix, n=names: _prefixed(ns, p) == n, namespace)
             for name in names:
                 self.chain(namespace, (name,), module.__name__, f"{prefix}*:{name}")
         return tuple(prefixes)
@@ -996,7 +1086,7 @@ class _Builder:
             imported = importlib.import_module(absolute)
         except Exception:
             return None  # the body's own import will fail the same way when it runs
-        self.checks.append(lambda: sys.modules.get(absolute) is imported)
+        self._check(lambda: sys.modules.get(absolute) is imported, sys.modules)
         return imported
 
     def _import(self, module: str, level: int, names: tuple[str, ...], scope: dict) -> None:
@@ -1017,10 +1107,11 @@ class _Builder:
         separate nodes, included when reachable; in a class deriving from a library class, also
         those the library can reach (see :func:`_library_facing`)."""
         bases, snapshot, meta = cls.__bases__, dict(vars(cls)), type(cls)
-        self.checks.append(
+        self._check(  # bases and metaclass: assigning them raises an audit event (watch.py)
             lambda: (
                 cls.__bases__ is bases and type(cls) is meta and _same_items(vars(cls), snapshot)
-            )
+            ),
+            _watch.namespace(cls),
         )
         for i, base in enumerate(bases):  # in order: it decides the method resolution order
             if base is not object:
@@ -1094,7 +1185,7 @@ class _Builder:
         """A module used as a whole (passed around, declared in ``depends_on``): everything it
         binds."""
         snapshot = dict(vars(module))
-        self.checks.append(lambda: _same_items(vars(module), snapshot))
+        self._check(lambda: _same_items(vars(module), snapshot), vars(module))
         label = module_label(module.__name__)
         for name, value in snapshot.items():
             if not _dunder(name):
@@ -1103,9 +1194,7 @@ class _Builder:
 
     def partial(self, obj: functools.partial) -> _Entry:
         func, args, keywords = obj.func, obj.args, obj.keywords
-        self.checks.append(
-            lambda: obj.func is func and obj.args is args and obj.keywords is keywords
-        )
+        self._check(lambda: obj.func is func and obj.args is args and obj.keywords is keywords)
         self.children.append(_Child("func", func, f"{self.key}/func"))
         digest, _ = self.values((args, keywords), "arg")
         frozen = _frozen(args) and _frozen(tuple(keywords.values()))
@@ -1257,14 +1346,14 @@ class _Builder:
         attribute set on first use): not its current value, but what import time put there
         (see :mod:`skipwise.writes`). Without source, its value when first seen (not for a closure cell)."""
         t = type(obj)
-        self.checks.append(lambda: type(obj) is t)
+        self._check(lambda: type(obj) is t)
         parts: list[str] = []  # not the type: code may assign a dict where import left None
         texts: list[str] = []
         complete = False
         if t in STATE_TYPES:
             written = _writes.current(self.boundary)
             modules = written.modules
-            self.checks.append(lambda: _writes.loaded() == modules)  # a new module may seed it
+            self._check(lambda: _writes.loaded() == modules)  # a new module may seed it
             seeds, complete = written.seeds(obj)
             for module, stmt in seeds:
                 self._seed(obj, module, stmt)
@@ -1471,6 +1560,23 @@ def _function_holds(
             _same_items(fn.__annotations__, annotations) if annotations else not fn.__annotations__
         )
     )
+
+
+# Objects whose attributes the walker reads (``_attribute``) but which cannot be reassigned.
+_IMMUTABLE_HOLDERS = frozenset({types.MethodType, property, types.BuiltinMethodType})
+
+
+def _owner_namespace(owner: object) -> dict | None:
+    """The dictionary an attribute read from ``owner`` comes from, when that is all it can
+    come from (a module's globals, a function's attributes); else None."""
+    if type(owner) is types.FunctionType or issubclass(type(owner), types.ModuleType):
+        found = vars(owner)
+        return found if type(found) is dict and "__getattr__" not in found else None
+    return None
+
+
+def _still_bound(scope: Any, name: str, value: object) -> bool:
+    return scope.get(name, _MISSING) is value
 
 
 def _prefixed(namespace: dict, prefix: str) -> tuple[str, ...]:

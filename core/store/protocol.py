@@ -512,9 +512,10 @@ class Store(Backend[W]):
         started = reported = time.monotonic()
         pause = 0.05
         waited_for: LeaseRecord | None = None
+        token = uuid.uuid4().hex  # ours across retries: a try whose reply was lost is known
         while True:
             try:
-                taken = self._take_lease(signature, holder, ttl)
+                taken = self._take_lease(signature, holder, ttl, token)
             except StoreError as exc:  # a busy store is waited out like a holder, for a TTL
                 if not self._transient(exc.__cause__) or time.monotonic() - started > ttl:
                     raise
@@ -557,15 +558,19 @@ class Store(Backend[W]):
 
     @store_operation
     def _take_lease(
-        self, signature: str, holder: Mapping[str, Any], ttl: float
+        self, signature: str, holder: Mapping[str, Any], ttl: float, token: str
     ) -> Lease | LeaseRecord | None:
         """One try: the lease (free, or expired and taken over), or the record of its live
-        holder, or None if another caller changed it meanwhile (try again)."""
+        holder, or None if another caller changed it meanwhile (try again). A record with
+        ``token`` is this caller's own, written by a try whose reply was lost (the store
+        operation is retried): it is the lease, not another holder's."""
         stored = self._read_lease(signature)
         current = None if stored is None else LeaseRecord.from_json(stored)
+        if current is not None and current.token == token:
+            return Lease(self, signature, current)
         if current is not None and not current.expired():
             return current
-        record = LeaseRecord.new(holder, ttl, uuid.uuid4().hex)
+        record = LeaseRecord.new(holder, ttl, token)
         if not self._swap_lease(signature, stored, record.to_json()):
             return None
         if stored is not None:
@@ -580,7 +585,14 @@ class Store(Backend[W]):
 
     @store_operation
     def _change_lease(self, signature: str, expected: bytes, record: bytes | None) -> bool:
-        return self._swap_lease(signature, expected, record)
+        """Renew (``record``) or release (None) a lease still as ``expected``; True also when
+        the store already holds ``record``: a retried try whose first reply was lost."""
+        if self._swap_lease(signature, expected, record):
+            return True
+        current = self._read_lease(signature)
+        if record is None or current is None:
+            return record is None and current is None
+        return LeaseRecord.from_json(current) == LeaseRecord.from_json(record)
 
 
 class Lease:

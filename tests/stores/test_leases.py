@@ -181,3 +181,37 @@ def test_bad_policies_are_named() -> None:
         cached(on_lease_held="never")(lambda: 1)
     with pytest.raises(SkipwiseError, match="lease_ttl must be a positive"):
         configure(lease_ttl=0)
+
+
+class _LostReply(Exception):
+    """A reply the network lost after the store had done what was asked."""
+
+
+def test_a_lease_write_whose_reply_was_lost_is_known_as_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store operation is retried when its reply is lost; the retry finds its own lease
+    record (taking, renewing or releasing it): it neither waits for itself nor thinks its
+    lease was taken over."""
+    store = open_store(tmp_path / "store")
+    swap = type(store)._swap_lease
+    lost = {"count": 0}
+
+    def swap_then_lose_the_reply(self: Any, *args: Any) -> bool:
+        done = swap(self, *args)
+        if lost["count"] < 3:  # take, renew, release: each loses its first reply
+            lost["count"] += 1
+            raise _LostReply
+        return done
+
+    monkeypatch.setattr(type(store), "_swap_lease", swap_then_lose_the_reply)
+    monkeypatch.setattr(type(store), "_transient", lambda self, exc: isinstance(exc, _LostReply))
+    signature = "cd" * 32
+    lease = store.lease(signature, holder=producer_info(), policy="fail", ttl=30)
+    assert lease is not None  # not LeaseHeld naming itself
+    renewed = lease.record.renewed()
+    assert store._change_lease(signature, lease._stored, renewed.to_json())
+    lease._stored, lease.record = renewed.to_json(), renewed
+    lease.release()
+    assert store._read_lease(signature) is None
+    assert lost["count"] == 3

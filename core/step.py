@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from skipwise import config, input_types, lazy
+from skipwise import config, deferred, input_types, lazy
 from skipwise import force as forcing
 from skipwise import fresh as freshness
 from skipwise.boundary import module_label
@@ -671,8 +671,8 @@ def load_refs(
 
 
 def _loaded(value: Any) -> Any:
-    """A ``Ref``'s value; any other argument as it is."""
-    return value.load() if isinstance(value, Ref) else value
+    """A ``Ref``'s value, a lazy hit's value (read now); any other argument as it is."""
+    return value.load() if isinstance(value, Ref) else deferred.loaded(value)
 
 
 # The signature part that records ``input_type``.

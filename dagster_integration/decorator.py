@@ -14,7 +14,7 @@ import dagster as dg
 
 from skipwise.dagster import lineage
 from skipwise.dagster.discover import STEP
-from skipwise.dagster.io_manager import SkipwiseIOManager
+from skipwise.dagster.io_manager import store_of
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamResults
 from skipwise.host import Outcome, Step, StepOptions, Store, force_requested
@@ -173,7 +173,7 @@ def _run(
     result name). A hit reads nothing but the manifest: Dagster records it by its signature,
     and the value is loaded only by a downstream step that runs."""
     label = _label(context)
-    store = _store(context, io_manager_key, label)
+    store = store_of(context.resources, io_manager_key, label)
     partition = _partition(context, label)
     kwargs = step.arguments(
         _upstream(context, step, store), context.op_execution_context.op_config or {}, context
@@ -233,17 +233,6 @@ def _items(
         f" (one per output); result {outcome.signature[:12]} of {runner.name} is not"
         " (it is stored)"
     )
-
-
-def _store(context: dg.AssetExecutionContext, io_manager_key: str, label: str) -> Store:
-    manager = getattr(context.resources, io_manager_key)
-    if not isinstance(manager, SkipwiseIOManager):
-        raise dg.DagsterInvalidDefinitionError(
-            f"{label}: resource {io_manager_key!r} must be a "
-            f"skipwise.dagster.SkipwiseIOManager (the store results live in), got "
-            f"{type(manager).__name__}"
-        )
-    return manager.open_store()
 
 
 def _partition(context: dg.AssetExecutionContext, label: str) -> str | None:

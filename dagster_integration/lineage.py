@@ -45,6 +45,13 @@ def latest_result(
     return Ref(str(entry.value), store, None if item is None else item.value)
 
 
+def latest_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
+    """The partition of the latest materialization of ``key`` (None: unpartitioned, or never
+    materialized)."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(key), limit=1).records
+    return records[0].asset_materialization.partition if records else None
+
+
 def required_result(
     instance: dg.DagsterInstance, key: dg.AssetKey, store: Store, partition: str | None = None
 ) -> Ref:

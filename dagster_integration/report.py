@@ -10,7 +10,18 @@ from typing import Any
 import dagster as dg
 
 from skipwise.dagster.lineage import SIGNATURE
-from skipwise.host import Change, Outcome, SignatureTree, Status, StatusGraph, to_svg, tree_graph
+from skipwise.host import (
+    Change,
+    Outcome,
+    PlanItem,
+    SignatureTree,
+    Status,
+    StatusGraph,
+    Store,
+    latest_tree,
+    to_svg,
+    tree_graph,
+)
 
 STATUS = "skipwise/status"
 REASON = "skipwise/reason"
@@ -53,6 +64,26 @@ def outcome_metadata(outcome: Outcome[Any], store_url: str) -> dict[str, dg.Meta
         store_url=store_url,
         changes=outcome.changes,
         graph_status=outcome.picture_status,
+    )
+
+
+def plan_metadata(item: PlanItem, store: Store) -> dict[str, dg.MetadataValue]:
+    """Metadata for what the next materialization will do (an asset check): the plan's status
+    and reason, and, when a result is stored, its tree coloured by what changed since."""
+    stored = latest_tree(store, item.name)
+    if stored is None:
+        return {
+            STATUS: dg.MetadataValue.text(item.status.value),
+            REASON: dg.MetadataValue.text(item.cause),
+            STORE: dg.MetadataValue.text(store.url),
+        }
+    return step_metadata(
+        status=item.status,
+        reason=item.cause,
+        tree=stored,
+        store_url=store.url,
+        changes=item.changes,
+        graph_status=item.status,
     )
 
 

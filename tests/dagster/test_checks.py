@@ -1,0 +1,134 @@
+"""The asset check ``skipwise_up_to_date``: skipwise's prediction, evaluated by real Dagster
+runs on a persistent instance without running any asset body. After a helper edit the check
+of the asset that uses it and of every skipwise asset downstream fails with the plan's reason,
+and the next materialization does what the checks said."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+import skipwise.dagster as sd
+from tests.dagster.conftest import Project
+
+CHAIN = ["numbers", "scaled", "labels", "summary"]
+
+
+def run_checks(
+    defs_module, instance: dg.DagsterInstance, io_manager: sd.SkipwiseIOManager, group="chain"
+) -> dict[str, dg.AssetCheckEvaluation]:
+    """Only the checks, as ``Execute all`` on the asset graph runs them."""
+    assets = getattr(defs_module, group)
+    result = dg.materialize(
+        [*assets, sd.checks(assets)],
+        instance=instance,
+        resources={"io_manager": io_manager},
+        selection=dg.AssetSelection.all_asset_checks(),
+    )
+    assert result.success
+    assert not result.get_asset_materialization_events()  # no asset was materialized
+    return {
+        evaluation.asset_key.to_user_string(): evaluation
+        for evaluation in result.get_asset_check_evaluations()
+    }
+
+
+def materialize(defs_module, instance, io_manager) -> None:
+    assert dg.materialize(
+        defs_module.chain, instance=instance, resources={"io_manager": io_manager}
+    ).success
+
+
+def test_checks_follow_a_helper_edit_downstream(
+    project: Project, instance: dg.DagsterInstance, io_manager: sd.SkipwiseIOManager
+) -> None:
+    defs = project.load()
+    never = run_checks(defs, instance, io_manager)
+    assert {k: (e.passed, e.metadata["skipwise/status"].value) for k, e in never.items()} == {
+        step: (False, "new") for step in CHAIN
+    }
+    assert project.calls() == []  # checking ran no body
+
+    materialize(defs, instance, io_manager)
+    assert project.calls() == sorted(CHAIN)
+    fresh = run_checks(project.load(), instance, io_manager)
+    assert {k: e.passed for k, e in fresh.items()} == dict.fromkeys(CHAIN, True)
+
+    project.edit("helpers.py", "SCALE = 2", "SCALE = 3")
+    edited = run_checks(project.load(), instance, io_manager)
+    assert project.calls() == []
+    outcome = {k: (e.passed, e.metadata["skipwise/status"].value) for k, e in edited.items()}
+    assert outcome == {
+        "numbers": (True, "reuse"),
+        "labels": (True, "reuse"),
+        "scaled": (False, "rerun-code"),
+        "summary": (False, "rerun-upstream"),
+    }
+    assert edited["scaled"].description == (
+        "will rerun: code changed: dependency minipipe.helpers:SCALE changed"
+        " (via minipipe.helpers:scale)"
+    )
+    assert edited["summary"].metadata["skipwise/reason"].value == "upstream scaled will rerun"
+    for key in ("scaled", "summary"):
+        assert edited[key].severity is dg.AssetCheckSeverity.WARN
+
+    # What the check predicted is what the next run does; then the checks pass again.
+    materialize(project.load(), instance, io_manager)
+    assert project.calls() == ["scaled", "summary"]
+    again = run_checks(project.load(), instance, io_manager)
+    assert {k: e.passed for k, e in again.items()} == dict.fromkeys(CHAIN, True)
+
+
+def test_checks_need_skipwise_assets_in_the_checked_store(project: Project) -> None:
+    defs = project.load()
+
+    @dg.asset
+    def plain():
+        return 1
+
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="none given"):
+        sd.checks([plain])
+    with pytest.raises(
+        dg.DagsterInvalidDefinitionError, match=r"these are not: \['labels', 'numbers'"
+    ):
+        sd.checks(defs.chain, io_manager_key="other")
+
+
+def test_a_partitioned_asset_is_checked_against_its_latest_partition(
+    project: Project, instance: dg.DagsterInstance, io_manager: sd.SkipwiseIOManager
+) -> None:
+    defs = project.load()
+    for day in ("2024-01-01", "2024-01-02"):
+        assert dg.materialize(
+            defs.partitioned,
+            instance=instance,
+            resources={"io_manager": io_manager},
+            partition_key=day,
+        ).success
+    project.calls()
+    fresh = run_checks(defs, instance, io_manager, "partitioned")
+    assert {k: e.passed for k, e in fresh.items()} == {"readings": True, "calibrated": True}
+
+    project.edit("helpers.py", "SCALE = 2", "SCALE = 3")
+    edited = run_checks(project.load(), instance, io_manager, "partitioned")
+    assert project.calls() == []
+    assert {k: e.metadata["skipwise/status"].value for k, e in edited.items()} == {
+        "readings": "reuse",
+        "calibrated": "rerun-code",
+    }
+
+
+def test_checks_run_after_the_assets_they_check(
+    project: Project, instance: dg.DagsterInstance, io_manager: sd.SkipwiseIOManager
+) -> None:
+    """Materializing with the checks selected (Dagster's default) checks the new results."""
+    defs = project.load()
+    result = dg.materialize(
+        [*defs.chain, sd.checks(defs.chain)],
+        instance=instance,
+        resources={"io_manager": io_manager},
+    )
+    assert result.success
+    assert project.calls() == sorted(CHAIN)
+    evaluations = result.get_asset_check_evaluations()
+    assert sorted(e.asset_key.to_user_string() for e in evaluations if e.passed) == sorted(CHAIN)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +114,7 @@ def explain(
     previous = stored if origin is item else latest_tree(store, origin.name)
     diffs: tuple[SourceDiff, ...] = ()
     if origin.changes and previous is not None:
-        now = current(origin.name)
-        diffs = tuple(_source_diff(c, previous.code, now) for c in origin.changes)
+        diffs = source_diffs(origin.changes, previous.code, current(origin.name))
     return Explanation(item, origin, stored, diffs, _upstream(plan, stored, store))
 
 
@@ -131,6 +130,15 @@ def origin_of(plan: Plan, item: PlanItem) -> PlanItem:
         item = running
         seen.add(item.name)
     return item
+
+
+def source_diffs(
+    changes: Sequence[Change], before: CodeGraph, after: CodeGraph | None
+) -> tuple[SourceDiff, ...]:
+    """Each change with its source in the ``before`` and ``after`` code graphs: for a plan,
+    the stored tree and the code now; for a step that just ran, the result it replaced and
+    the one it stored."""
+    return tuple(_source_diff(change, before, after) for change in changes)
 
 
 def _source_diff(change: Change, before: CodeGraph, after: CodeGraph | None) -> SourceDiff:

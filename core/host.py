@@ -22,7 +22,8 @@ Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets
 Explaining: ``explain(plan, item, store, current)`` is one task's :class:`Explanation`: why it
 reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``) and its
 signature tree as a picture coloured as the plan says (``.graph()``, drawn by ``to_svg``), the
-same that ``skipwise explain`` prints.
+same that ``skipwise explain`` prints. ``source_diffs`` gives the same diffs for a step that
+just ran (the result it replaced against the one it stored).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from skipwise.explanation import (
     diff_html,
     diff_markdown,
     explain,
+    source_diffs,
 )
 from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
@@ -84,6 +86,7 @@ __all__ = [
     "redact",
     "register_discoverer",
     "s3_options",
+    "source_diffs",
     "sql_url",
     "to_svg",
     "tree_graph",

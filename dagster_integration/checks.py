@@ -22,9 +22,9 @@ import dagster as dg
 from skipwise.dagster import lineage
 from skipwise.dagster.discover import asset_targets, is_asset, step_of
 from skipwise.dagster.io_manager import store_of
-from skipwise.dagster.report import plan_metadata
+from skipwise.dagster.report import explanation_metadata
 from skipwise.dagster.step import AssetStep
-from skipwise.host import PlanItem, Store, make_plan
+from skipwise.host import CodeGraph, Explanation, Store, explain, make_plan
 
 CHECK = "skipwise_up_to_date"
 
@@ -86,17 +86,25 @@ def checks(
             return lineage.partition_name(step.name, lineage.latest_partition(instance, key))
 
         names = {key: stored_as(key, step_of(a)) for a in assets for key in a.keys}
-        plan = make_plan(asset_targets(assets, stored_as), store, name)
+        targets = {target.name: target for target in asset_targets(assets, stored_as)}
+        plan = make_plan(targets.values(), store, name)
+
+        def code_now(target_name: str) -> CodeGraph | None:
+            code = targets[target_name].code
+            return code() if code is not None else None
+
         for check_key in sorted(context.selected_asset_check_keys, key=str):
             item = plan.item(names[check_key.asset_key])
             assert item is not None, check_key  # every key is a target of the plan
-            yield _result(check_key.asset_key, item, store)
+            yield _result(check_key.asset_key, explain(plan, item, store, code_now), store)
 
     return up_to_date
 
 
-def _result(key: dg.AssetKey, item: PlanItem, store: Store) -> dg.AssetCheckResult:
-    """Fails when the body will run; the metadata is the plan's, with the stored tree."""
+def _result(key: dg.AssetKey, found: Explanation, store: Store) -> dg.AssetCheckResult:
+    """Fails when the body will run, saying why; the metadata adds the source diff and the
+    stored tree coloured as the plan says."""
+    item = found.item
     runs = item.status.runs
     return dg.AssetCheckResult(
         passed=not runs,
@@ -104,5 +112,5 @@ def _result(key: dg.AssetKey, item: PlanItem, store: Store) -> dg.AssetCheckResu
         check_name=CHECK,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{item.status.style.legend}: {item.cause}" if runs else "reuse: unchanged",
-        metadata=plan_metadata(item, store),
+        metadata=explanation_metadata(found, store.url),
     )

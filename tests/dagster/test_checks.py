@@ -5,11 +5,13 @@ and the next materialization does what the checks said."""
 
 from __future__ import annotations
 
+import base64
+
 import dagster as dg
 import pytest
 
 import skipwise.dagster as sd
-from tests.dagster.conftest import Project
+from tests.dagster.conftest import Project, latest
 
 CHAIN = ["numbers", "scaled", "labels", "summary"]
 
@@ -33,6 +35,12 @@ def run_checks(
     }
 
 
+def picture(evaluation: dg.AssetCheckEvaluation) -> str:
+    """The SVG embedded in the check's ``skipwise/graph`` Markdown."""
+    markdown = evaluation.metadata["skipwise/graph"].value
+    return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")")).decode()
+
+
 def materialize(defs_module, instance, io_manager) -> None:
     assert dg.materialize(
         defs_module.chain, instance=instance, resources={"io_manager": io_manager}
@@ -54,7 +62,7 @@ def test_checks_follow_a_helper_edit_downstream(
     fresh = run_checks(project.load(), instance, io_manager)
     assert {k: e.passed for k, e in fresh.items()} == dict.fromkeys(CHAIN, True)
 
-    project.edit("helpers.py", "SCALE = 2", "SCALE = 3")
+    project.edit("helpers.py", "return x * SCALE", "return x * SCALE - 1")
     edited = run_checks(project.load(), instance, io_manager)
     assert project.calls() == []
     outcome = {k: (e.passed, e.metadata["skipwise/status"].value) for k, e in edited.items()}
@@ -65,16 +73,31 @@ def test_checks_follow_a_helper_edit_downstream(
         "summary": (False, "rerun-upstream"),
     }
     assert edited["scaled"].description == (
-        "will rerun: code changed: dependency minipipe.helpers:SCALE changed"
-        " (via minipipe.helpers:scale)"
+        "will rerun: code changed: dependency minipipe.helpers:scale changed"
     )
     assert edited["summary"].metadata["skipwise/reason"].value == "upstream scaled will rerun"
+    diff = "```diff\n--- minipipe.helpers:scale (stored)\n+++ minipipe.helpers:scale (now)\n"
     for key in ("scaled", "summary"):
         assert edited[key].severity is dg.AssetCheckSeverity.WARN
+        # The source diff of the edit, for the asset using it and for its downstream.
+        text = edited[key].metadata["skipwise/diff"].value
+        assert diff in text and "\n-    return x * SCALE\n+    return x * SCALE - 1\n```" in text
+    assert (
+        edited["summary"]
+        .metadata["skipwise/diff"]
+        .value.startswith("- because scaled: dependency minipipe.helpers:scale changed")
+    )
+    assert "skipwise/diff" not in edited["labels"].metadata
+    # The picture is the stored tree coloured as the plan says: the changed constant in red,
+    # the argument whose upstream reruns in that upstream's status.
+    assert 'data-id="minipipe.helpers:scale" data-status="changed"' in picture(edited["scaled"])
+    assert 'data-id="arg:scaled" data-status="rerun-code"' in picture(edited["summary"])
 
     # What the check predicted is what the next run does; then the checks pass again.
     materialize(project.load(), instance, io_manager)
     assert project.calls() == ["scaled", "summary"]
+    # The materialization shows the same diff.
+    assert diff in latest(instance, "scaled").metadata["skipwise/diff"].value
     again = run_checks(project.load(), instance, io_manager)
     assert {k: e.passed for k, e in again.items()} == dict.fromkeys(CHAIN, True)
 

@@ -155,3 +155,29 @@ def test_checks_run_after_the_assets_they_check(
     assert project.calls() == sorted(CHAIN)
     evaluations = result.get_asset_check_evaluations()
     assert sorted(e.asset_key.to_user_string() for e in evaluations if e.passed) == sorted(CHAIN)
+
+
+def double(raw):
+    return [2 * x for x in raw]
+
+
+def test_a_plain_upstream_is_an_edge_not_a_check(
+    instance: dg.DagsterInstance, io_manager: sd.SkipwiseIOManager
+) -> None:
+    @dg.asset
+    def raw():
+        return [1, 2]
+
+    assets = [raw, sd.asset(double)]
+    resources = {"io_manager": io_manager}
+    checks = sd.checks(assets)
+    assert [key.asset_key.to_user_string() for key in checks.check_keys] == ["double"]
+    assert dg.materialize([*assets, checks], instance=instance, resources=resources).success
+    result = dg.materialize(
+        [*assets, checks],
+        instance=instance,
+        resources=resources,
+        selection=dg.AssetSelection.all_asset_checks(),
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["skipwise/status"].value == "reuse"

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from skipwise.dagster import lineage
-from skipwise.dagster.discover import asset_targets, is_asset, step_of
+from skipwise.dagster.discover import asset_targets, is_asset, step_of, target_name
 from skipwise.dagster.io_manager import store_of
 from skipwise.dagster.report import explanation_metadata
 from skipwise.dagster.step import AssetStep
@@ -81,9 +81,10 @@ def checks(
         def stored_as(key: dg.AssetKey, step: AssetStep | None) -> str:
             """A partitioned asset compares with its latest materialized partition: the code
             is the same for all, and plan compares code."""
+            whole = target_name(key, step)
             if step is None:
-                return f"dagster:{key.to_user_string()}"
-            return lineage.partition_name(step.name, lineage.latest_partition(instance, key))
+                return whole
+            return lineage.partition_name(whole, lineage.latest_partition(instance, key))
 
         names = {key: stored_as(key, step_of(a)) for a in assets for key in a.keys}
         targets = {target.name: target for target in asset_targets(assets, stored_as)}

@@ -41,7 +41,7 @@ def asset_targets(
     (edges to assets outside ``assets`` are left out)."""
     graph = dg.Definitions(assets=assets).resolve_asset_graph()
     steps = {key: step_of(assets_def) for assets_def in assets for key in assets_def.keys}
-    names = {key: (name or _name)(key, step) for key, step in steps.items()}
+    names = {key: (name or target_name)(key, step) for key, step in steps.items()}
     keys_of: dict[str, list[dg.AssetKey]] = {}
     for key, target_name in names.items():
         keys_of.setdefault(target_name, []).append(key)
@@ -94,9 +94,10 @@ def step_of(assets_def: dg.AssetsDefinition) -> AssetStep | None:
     return step if isinstance(step, AssetStep) else None
 
 
-def _name(key: dg.AssetKey, step: AssetStep | None) -> str:
+def target_name(key: dg.AssetKey, step: AssetStep | None) -> str:
+    """A skipwise asset's result name; a plain asset's key, marked so (never a result name)."""
     if step is None:
-        return f"dagster:{key.to_user_string()}"  # never a result name (':' is not allowed)
+        return f"dagster:{key.to_user_string()}"  # ':' is not allowed in result names
     return step.name
 
 

@@ -44,14 +44,9 @@ def outcome_metadata(
 ) -> dict[str, dg.MetadataValue]:
     """Metadata for what a step did. ``replaced`` is the tree of the result it replaced (read
     before a miss ran): the diff shows the source of each code change since."""
-    code = replaced.code.nodes.keys() | outcome.tree.code.nodes.keys() if replaced else set()
-    diffs = (
-        source_diffs(
-            [c for c in outcome.changes if c.subject in code], replaced.code, outcome.tree.code
-        )
-        if replaced
-        else ()
-    )
+    code = set(replaced.code.nodes) | set(outcome.tree.code.nodes) if replaced else set()
+    with_source = [c for c in outcome.changes if c.subject in code]
+    diffs = source_diffs(with_source, replaced.code, outcome.tree.code) if replaced else ()
     others = [c.describe() for c in outcome.changes if c.subject not in code]
     picture = tree_graph(outcome.tree, outcome.changes, outcome.picture_status)
     return {

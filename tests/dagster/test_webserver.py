@@ -185,8 +185,10 @@ def test_webserver_shows_signatures_and_the_graph(served: str) -> None:
         row = page.locator("tr", has_text="skipwise/graph").first
         row.wait_for(timeout=90_000)
         # A short diff (here: no source changed, an upstream did) reads in the table itself.
-        changed = page.locator("tr", has_text="skipwise/diff").first.inner_text()
-        assert "upstream result passed as 'trips' changed" in changed
+        diff_row = page.locator("tr", has_text="skipwise/diff")
+        diff_row.get_by_text("upstream result passed as 'trips' changed").first.wait_for(
+            timeout=30_000
+        )
         # Values over 1000 characters sit behind a link that opens them in a dialog.
         row.get_by_text("[Show Markdown]").click()
         image = page.get_by_role("dialog").locator('img[src^="data:image/svg+xml;base64,"]')

@@ -43,17 +43,17 @@ def asset_targets(
     steps = {key: step_of(assets_def) for assets_def in assets for key in assets_def.keys}
     names = {key: (name or target_name)(key, step) for key, step in steps.items()}
     keys_of: dict[str, list[dg.AssetKey]] = {}
-    for key, target_name in names.items():
-        keys_of.setdefault(target_name, []).append(key)
+    for key, result in names.items():
+        keys_of.setdefault(result, []).append(key)
     targets = []
-    for target_name, keys in keys_of.items():
+    for result, keys in keys_of.items():
         step = steps[keys[0]]
         parents = {parent for key in keys for parent in graph.get(key).parent_keys}
         ordered = sorted(parents, key=lambda k: k.to_user_string())
         upstream = tuple(dict.fromkeys(names[p] for p in ordered if p in names))
         code = step.step.code if step is not None else None
         label = ", ".join(k.to_user_string() for k in keys)
-        targets.append(Target(target_name, code, upstream, label))
+        targets.append(Target(result, code, upstream, label))
     return targets
 
 

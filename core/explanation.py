@@ -60,6 +60,12 @@ class SourceDiff:
             "diff": self.unified(),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceDiff:
+        """Read back :meth:`to_dict` (a host's JSON view), to render it."""
+        change = Change(data["kind"], data["subject"], tuple(data["path"]))
+        return cls(change, data["before"], data["after"])
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -166,14 +172,14 @@ def _upstream(plan: Plan, stored: SignatureTree | None, store: Store) -> dict[st
 def diff_html(diff: SourceDiff, *, open: bool = False) -> str:
     """One change as a collapsible ``<details>``: the sentence as its summary, the
     syntax-highlighted unified diff inside (classes from :func:`diff_css`); a change whose
-    sources are unknown says so."""
+    sources are unknown says why there is no diff."""
     body = diff.unified()
     if body:
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import DiffLexer
 
-        inner = highlight(body, DiffLexer(), HtmlFormatter(cssclass="diff", nowrap=False))
+        inner = highlight(body, DiffLexer(), HtmlFormatter(cssclass="diff"))
     else:
         inner = f"<p class='no-diff'>{html.escape(_no_diff(diff))}</p>"
     return (
@@ -182,11 +188,21 @@ def diff_html(diff: SourceDiff, *, open: bool = False) -> str:
     )
 
 
-def diff_css(dark: bool = False) -> str:
-    """The classes :func:`diff_html` uses, in a light or a dark palette."""
+def source_html(text: str) -> str:
+    """Python source, syntax-highlighted with the classes of :func:`diff_css`."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return highlight(text, PythonLexer(), HtmlFormatter(cssclass="diff"))
+
+
+def diff_css(dark: bool = False, scope: str = ".diff") -> str:
+    """The classes :func:`diff_html` and :func:`source_html` use, in a light or a dark
+    palette, under ``scope`` (e.g. ``.dark .diff`` for a page that switches)."""
     from pygments.formatters import HtmlFormatter
 
-    return HtmlFormatter(style="github-dark" if dark else "default").get_style_defs(".diff")
+    return HtmlFormatter(style="github-dark" if dark else "default").get_style_defs(scope)
 
 
 def diff_markdown(diff: SourceDiff) -> str:

@@ -20,7 +20,8 @@ Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets
 (``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`.
 
 Explaining: ``explain(plan, item, store, current)`` is one task's :class:`Explanation`: why it
-reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``) and its
+reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``;
+``source_html`` for one node's source) and its
 signature tree as a picture coloured as the plan says (``.graph()``, drawn by ``to_svg``), the
 same that ``skipwise explain`` prints.
 """
@@ -39,6 +40,7 @@ from skipwise.explanation import (
     diff_html,
     diff_markdown,
     explain,
+    source_html,
 )
 from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
@@ -84,6 +86,7 @@ __all__ = [
     "redact",
     "register_discoverer",
     "s3_options",
+    "source_html",
     "sql_url",
     "to_svg",
     "tree_graph",

@@ -139,7 +139,14 @@ def origin_of(plan: Plan, item: PlanItem) -> PlanItem:
     return item
 
 
+# Changes of values, not of code nodes: nothing to diff.
+_VALUE_CHANGES = frozenset({"argument", "upstream", "version", "extra"})
+
+
 def _source_diff(change: Change, before: CodeGraph, after: CodeGraph | None) -> SourceDiff:
+    if change.kind in _VALUE_CHANGES:
+        return SourceDiff(change, None, None)
+
     def text(graph: CodeGraph | None, present: bool) -> str | None:
         if not present:
             return ""
@@ -214,6 +221,10 @@ def diff_markdown(diff: SourceDiff) -> str:
 
 
 def _no_diff(diff: SourceDiff) -> str:
+    if diff.change.kind in _VALUE_CHANGES:
+        return "a value, not code: nothing to diff"
+    if diff.change.kind == "input":
+        return "a file or variable the code reads: its content is hashed, not shown"
     if diff.before is None or diff.after is None:
         side = "stored" if diff.before is None else "current"
         return f"the {side} source is not available here"

@@ -22,6 +22,8 @@ from tests.airflow.servers import AIRFLOW, api_server, request, token
 from tests.airflow.test_plugin import CHROMIUM, FIRST_RUN, SCALE_CHANGED, run
 
 SHOTS = ROOT / "test-output" / "airflow"
+# Two DAG runs, a re-parse and an api-server start before the first test, on a shared machine.
+pytestmark = pytest.mark.timeout(1800)
 
 
 @dataclass(frozen=True)

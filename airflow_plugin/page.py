@@ -47,7 +47,7 @@ tr.selected td { background: var(--selected); } .changed { color: var(--changed)
   stroke-width: 4; }
 .dark svg rect.bg { fill: var(--bg); } .dark svg text { fill: var(--fg); }
 .dark svg text.detail { fill: var(--muted); } .dark svg path.edge { stroke: var(--muted); }
-.dark svg marker path { fill: var(--muted); } .dark svg g.node rect { fill-opacity: 0.2; }
+.dark svg marker path { fill: var(--muted); } .dark svg rect:not(.bg) { fill-opacity: 0.2; }
 details.change { border: 1px solid var(--line); border-radius: 6px; margin: 6px 0;
   max-width: 1100px; }
 details.change > summary { cursor: pointer; padding: 6px 10px; color: var(--changed);

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,10 +220,11 @@ def test_airflows_grid_marks_reused_task_instances(served: Served, browser: obje
     first, second = (r["dag_run_id"] for r in runs["dag_runs"][:2])
     managed = {"numbers", "scaled", "labels", "shifted", "summary"}  # offset, report: plain
     for run_id, noted in ((first, set()), (second, managed)):
+        query = urllib.parse.urlencode({"run_ids": run_id})  # a run id has "+" and ":"
         status, grid = request(
-            f"{served.base}/ui/grid/ti_summaries/pipe?run_ids={run_id}", bearer=served.token
+            f"{served.base}/ui/grid/ti_summaries/pipe?{query}", bearer=served.token
         )
-        assert status == 200, grid
+        assert status == 200 and isinstance(grid, dict), grid  # one NDJSON line: one run
         marked = {ti["task_id"] for ti in grid["task_instances"] if ti["has_note"]}
         assert marked == noted
 

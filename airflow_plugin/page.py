@@ -238,7 +238,7 @@ def _what_changed(task: Mapping[str, Any]) -> str:
     """Core's explanation: the upstream whose change causes a rerun, and each change with its
     source diff, collapsed (summary: the change in words)."""
     found = task["explanation"]
-    if found is None or not found["diffs"]:
+    if found is None or (found["origin"] is None and not found["diffs"]):
         return ""
     out = ["<h2>What changed</h2>"]
     if found["origin"] is not None:
@@ -247,9 +247,10 @@ def _what_changed(task: Mapping[str, Any]) -> str:
             f"<p id='origin'>Because upstream <code>{_e(origin)}</code> reruns: "
             f"{_e(found['origin_cause'])}</p>"
         )
-    out.append("<div id='changes'>")
-    out += [diff_html(SourceDiff.from_dict(d)) for d in found["diffs"]]
-    out.append("</div>")
+    if found["diffs"]:
+        out.append("<div id='changes'>")
+        out += [diff_html(SourceDiff.from_dict(d)) for d in found["diffs"]]
+        out.append("</div>")
     return "\n".join(out)
 
 

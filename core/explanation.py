@@ -60,6 +60,12 @@ class SourceDiff:
             "diff": self.unified(),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceDiff:
+        """Read back :meth:`to_dict` (a host's JSON view), to render it."""
+        change = Change(data["kind"], data["subject"], tuple(data["path"]))
+        return cls(change, data["before"], data["after"])
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -141,7 +147,14 @@ def source_diffs(
     return tuple(_source_diff(change, before, after) for change in changes)
 
 
+# Changes of values, not of code nodes: nothing to diff.
+_VALUE_CHANGES = frozenset({"argument", "upstream", "version", "extra"})
+
+
 def _source_diff(change: Change, before: CodeGraph, after: CodeGraph | None) -> SourceDiff:
+    if change.kind in _VALUE_CHANGES:
+        return SourceDiff(change, None, None)
+
     def text(graph: CodeGraph | None, present: bool) -> str | None:
         if not present:
             return ""
@@ -174,14 +187,14 @@ def _upstream(plan: Plan, stored: SignatureTree | None, store: Store) -> dict[st
 def diff_html(diff: SourceDiff, *, open: bool = False) -> str:
     """One change as a collapsible ``<details>``: the sentence as its summary, the
     syntax-highlighted unified diff inside (classes from :func:`diff_css`); a change whose
-    sources are unknown says so."""
+    sources are unknown says why there is no diff."""
     body = diff.unified()
     if body:
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import DiffLexer
 
-        inner = highlight(body, DiffLexer(), HtmlFormatter(cssclass="diff", nowrap=False))
+        inner = highlight(body, DiffLexer(), HtmlFormatter(cssclass="diff"))
     else:
         inner = f"<p class='no-diff'>{html.escape(_no_diff(diff))}</p>"
     return (
@@ -190,11 +203,21 @@ def diff_html(diff: SourceDiff, *, open: bool = False) -> str:
     )
 
 
-def diff_css(dark: bool = False) -> str:
-    """The classes :func:`diff_html` uses, in a light or a dark palette."""
+def source_html(text: str) -> str:
+    """Python source, syntax-highlighted with the classes of :func:`diff_css`."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return highlight(text, PythonLexer(), HtmlFormatter(cssclass="diff"))
+
+
+def diff_css(dark: bool = False, scope: str = ".diff") -> str:
+    """The classes :func:`diff_html` and :func:`source_html` use, in a light or a dark
+    palette, under ``scope`` (e.g. ``.dark .diff`` for a page that switches)."""
     from pygments.formatters import HtmlFormatter
 
-    return HtmlFormatter(style="github-dark" if dark else "default").get_style_defs(".diff")
+    return HtmlFormatter(style="github-dark" if dark else "default").get_style_defs(scope)
 
 
 def diff_markdown(diff: SourceDiff) -> str:
@@ -206,6 +229,10 @@ def diff_markdown(diff: SourceDiff) -> str:
 
 
 def _no_diff(diff: SourceDiff) -> str:
+    if diff.change.kind in _VALUE_CHANGES:
+        return "a value, not code: nothing to diff"
+    if diff.change.kind == "input":
+        return "a file or variable the code reads: its content is hashed, not shown"
     if diff.before is None or diff.after is None:
         side = "stored" if diff.before is None else "current"
         return f"the {side} source is not available here"

@@ -20,7 +20,8 @@ Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets
 (``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`.
 
 Explaining: ``explain(plan, item, store, current)`` is one task's :class:`Explanation`: why it
-reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``) and its
+reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``;
+``source_html`` for one node's source) and its
 signature tree as a picture coloured as the plan says (``.graph()``, drawn by ``to_svg``), the
 same that ``skipwise explain`` prints. ``source_diffs`` gives the same diffs for a step that
 just ran (the result it replaced against the one it stored).
@@ -41,6 +42,7 @@ from skipwise.explanation import (
     diff_markdown,
     explain,
     source_diffs,
+    source_html,
 )
 from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
@@ -87,6 +89,7 @@ __all__ = [
     "register_discoverer",
     "s3_options",
     "source_diffs",
+    "source_html",
     "sql_url",
     "to_svg",
     "tree_graph",

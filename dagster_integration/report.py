@@ -43,11 +43,11 @@ def outcome_metadata(
     outcome: Outcome[Any], store_url: str, replaced: SignatureTree | None = None
 ) -> dict[str, dg.MetadataValue]:
     """Metadata for what a step did. ``replaced`` is the tree of the result it replaced (read
-    before a miss ran): the diff shows the source of each code change since."""
-    code = set(replaced.code.nodes) | set(outcome.tree.code.nodes) if replaced else set()
-    with_source = [c for c in outcome.changes if c.subject in code]
-    diffs = source_diffs(with_source, replaced.code, outcome.tree.code) if replaced else ()
-    others = [c.describe() for c in outcome.changes if c.subject not in code]
+    before a miss ran): the diff shows the source of each code change since; without it
+    (a plain asset's output, signed by content) the changes are listed."""
+    # Core says which changes have a source diff (code) and which do not (a value, an input).
+    diffs = source_diffs(outcome.changes, replaced.code, outcome.tree.code) if replaced else ()
+    others = [] if replaced else [c.describe() for c in outcome.changes]
     picture = tree_graph(outcome.tree, outcome.changes, outcome.picture_status)
     return {
         **_words(outcome.status, outcome.reason, store_url),

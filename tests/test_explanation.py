@@ -99,3 +99,22 @@ def test_renderers_show_the_diff_or_say_why_there_is_none(make_module) -> None:
     [unknown] = of(".clean", current=lambda name: None).diffs
     assert unknown.after is None and unknown.unified() == ""
     assert "the current source is not available here" in diff_html(unknown)
+
+
+def test_a_changed_argument_has_no_diff_and_says_why(make_module) -> None:
+    import sys
+    from pathlib import Path
+
+    from skipwise.importing import targets_of
+
+    source = "import skipwise\n\n\n@skipwise.cached\ndef load(n):\n    return n\n\n\nload({n})\n"
+    path = Path(make_module("args_pipeline", source.format(n=3)).__file__)  # ran load(3)
+    path.write_text(source.format(n=4))  # planned, not run
+    sys.modules.pop("args_pipeline")
+    store = config.current_store()
+    plan = make_plan(targets_of(str(path)), store, "args")
+    [item] = plan.items
+    assert item.status is Status.RERUN_INPUT
+    [diff] = explain(plan, item, store, lambda name: None).diffs
+    assert diff.change.kind == "argument" and diff.unified() == ""
+    assert "a value, not code: nothing to diff" in diff_html(diff)

@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import requires_access_dag
+from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.models.serialized_dag import SerializedDagModel
 from airflow.models.xcom import XComModel
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from skipwise.airflow import page, tab
 from skipwise.airflow.dagplan import DagPlan, plan_dag, serialized_tasks
+from skipwise.airflow.parsed import parse_view
 from skipwise.airflow.reference import pushed_reference
 from skipwise.airflow.stores import task_store
 from skipwise.host import Store
@@ -34,7 +36,7 @@ def dag_signatures(dag_id: str, session: SessionDep) -> dict[str, Any]:
     """Every task's status for the next run, why, and what its latest run did."""
     store = _store()
     dag_plan, run_id, runs = _load(dag_id, session, store)
-    return tab.dag_view(dag_plan, store, run_id, runs)
+    return tab.dag_view(dag_plan, store, run_id, runs, _parsed(dag_plan, session))
 
 
 @app.get("/api/dags/{dag_id}/tasks/{task_id}", dependencies=_CAN_READ_DAG)
@@ -55,7 +57,7 @@ def signatures_tab(dag_id: str, session: SessionDep, task: str | None = None) ->
     if task is not None:
         _require_task(dag_plan, task)
         selected = tab.task_view(dag_plan, task, store, runs)
-    view = tab.dag_view(dag_plan, store, run_id, runs)
+    view = tab.dag_view(dag_plan, store, run_id, runs, _parsed(dag_plan, session))
     return page.render(view, dag_plan.status_graph(), selected)
 
 
@@ -87,6 +89,14 @@ def _load(dag_id: str, session: Session, store: Store) -> tuple[DagPlan, str | N
         if reference is not None:
             runs.setdefault(row.task_id, {})[row.map_index] = reference
     return dag_plan, run_id, runs
+
+
+def _parsed(dag_plan: DagPlan, session: Session) -> dict[str, Any]:
+    """When the DAG processor last parsed the DAG, and its code files changed on disk since."""
+    dag = session.get(DagModel, dag_plan.dag_id)
+    if dag is None:
+        return parse_view(None, None, None, ())
+    return parse_view(dag.last_parsed_time, dag.fileloc, dag.relative_fileloc, dag_plan.tasks)
 
 
 def _store() -> Store:

@@ -54,6 +54,14 @@ class DagPlan:
         task = next(t for t in self.tasks if t.task_id == task_id)
         return next(item for item in self.plan.items if item.name == _name(self.dag_id, task))
 
+    def code(self, name: str) -> CodeGraph | None:
+        """The code graph a task was planned with (live code, else the serialized record's,
+        with the sources that travelled), by result name; None for no skipwise task."""
+        for task in self.tasks:
+            if task.record is not None and _name(self.dag_id, task) == name:
+                return task.code() if task.code is not None else task.record.code
+        return None
+
     def status_graph(self) -> StatusGraph:
         """Tasks coloured by status, with every DAG edge (as Airflow draws the DAG)."""
         graph = StatusGraph()

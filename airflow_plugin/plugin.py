@@ -1,4 +1,5 @@
-"""The Airflow plugin: a "Signatures" tab on every DAG (and task) page, served by a FastAPI app.
+"""The Airflow plugin: a "Signatures" tab on every DAG (and task) page, served by a FastAPI app,
+and a listener that notes each reuse on its task instance (:mod:`skipwise.airflow.notes`).
 
 Every Airflow process loads plugins, task workers included: the app, and with it FastAPI and
 the API server's modules, is imported only when the API server asks for ``fastapi_apps``.
@@ -10,11 +11,14 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from skipwise.airflow import notes
+
 URL_PREFIX = "/skipwise"
 
 
 class SkipwisePlugin(AirflowPlugin):
     name = "skipwise"
+    listeners = [notes]  # noqa: RUF012 (Airflow's own attribute): reuses noted in the grid
     external_views = [  # noqa: RUF012 (Airflow's own attribute)
         {
             "name": "Signatures",

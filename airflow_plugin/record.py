@@ -2,7 +2,7 @@
 
 The operator builds a :class:`TaskRecord` when the DAG file is parsed and keeps it in a template
 field, so it travels in the serialized DAG: the result name, the upstream tasks whose results
-are arguments, and the code graph (digests only, no source).
+are arguments, the code graph, and its source texts (for the tab's diffs) when they fit.
 """
 
 from __future__ import annotations
@@ -32,15 +32,20 @@ class TaskRecord:
 
     def serialize(self) -> dict[str, Any]:
         """Called by Airflow's DAG serializer. Template fields longer than
-        ``[core] max_templated_field_length`` are truncated: then the graph's nodes are left
-        out and only its digest travels (the tab still knows *whether* the code changed)."""
+        ``[core] max_templated_field_length`` are truncated: the source texts are left out
+        first (the tab then shows no current source in its diffs), then the graph's nodes
+        (only its digest travels: the tab still knows *whether* the code changed)."""
         data = {
             "name": self.name,
             "inputs": list(self.inputs),
             "code": self.code.to_dict(),
             "mapped": self.mapped,
+            "sources": self.code.sources(),
         }
-        if len(str(data)) > conf.getint("core", "max_templated_field_length"):
+        limit = conf.getint("core", "max_templated_field_length")
+        if len(str(data)) > limit:
+            data["sources"] = {}
+        if len(str(data)) > limit:
             data["code"] = {"root": self.code.root, "digest": self.code.digest, "nodes": None}
         return data
 
@@ -51,7 +56,7 @@ class TaskRecord:
             return None
         code = data["code"]
         graph = (
-            CodeGraph.from_dict(code)
+            CodeGraph.from_dict(code, data.get("sources"))
             if code.get("nodes") is not None
             else CodeGraph(code["root"], code["digest"], {})
         )

@@ -1,5 +1,6 @@
 """What the Signatures tab shows, as plain data: the DAG's plan, and one task's signature tree
-with what changed. The JSON routes return it; :mod:`skipwise.airflow.page` draws it."""
+with what changed and its source diffs (core's explanation, the same as ``skipwise explain``).
+The JSON routes return it; :mod:`skipwise.airflow.page` draws it."""
 
 from __future__ import annotations
 
@@ -7,16 +8,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from skipwise.airflow.dagplan import DagPlan
-from skipwise.host import Change, Status, Store, latest_tree, to_svg, tree_graph
+from skipwise.host import Change, Status, Store, explain, to_svg
 
 # Each task's latest run, from its XCom references ({"status", "reason", "signature", ...}) by
 # map index: -1 for a task that is not mapped.
 Runs = Mapping[str, Mapping[int, Mapping[str, Any]]]
 
 
-def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) -> dict[str, Any]:
+def dag_view(
+    dag_plan: DagPlan,
+    store: Store,
+    run_id: str | None,
+    runs: Runs,
+    parsed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """``warning`` says when the latest run used another store than the one read here: then
-    every status would be wrong (the API server needs the workers' store settings)."""
+    every status would be wrong (the API server needs the workers' store settings).
+    ``parsed`` is :func:`skipwise.airflow.parsed.parse_view`'s: when the plan's DAG was parsed,
+    and which code files changed on disk since."""
     used = {str(r.get("store")) for by_index in runs.values() for r in by_index.values()}
     elsewhere = sorted(used - {store.url})
     # The instance of the latest run, else the one planned ("" is the unnamed instance).
@@ -28,6 +37,7 @@ def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) ->
         "instance": ", ".join(name or "(unnamed)" for name in instances),
         "summary": dag_plan.plan.to_dict()["summary"],
         "latest_run": run_id,
+        "parsed": dict(parsed) if parsed is not None else None,
         "tasks": [_task(dag_plan, t.task_id, runs) for t in dag_plan.tasks],
         "warning": f"the latest run stored its results in {', '.join(elsewhere)}, but this "
         f"API server reads {store.url}: give it the workers' store settings (the skipwise "
@@ -38,14 +48,23 @@ def dag_view(dag_plan: DagPlan, store: Store, run_id: str | None, runs: Runs) ->
 
 
 def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict[str, Any]:
-    """The task, with the changes since its stored result and that result's signature tree:
-    as data (code nodes marked changed or not; source texts stay in the store) and as a
-    picture (core's SVG, what changed in red)."""
+    """The task, with the changes since its stored result, core's explanation of them (the
+    task whose change causes a rerun, and each change's source on both sides with the diff)
+    and that result's signature tree: as data (code nodes marked changed or not, with their
+    stored source) and as a picture coloured as the plan says."""
     view = _task(dag_plan, task_id, runs)
     item = dag_plan.item(task_id)
     view["changes"] = [_change(c) for c in item.changes]
-    stored = latest_tree(store, item.name) if item.status is not Status.UNMANAGED else None
-    view["tree"] = view["picture"] = None
+    view["tree"] = view["picture"] = view["explanation"] = None
+    view["sources"] = {}
+    if item.status is Status.UNMANAGED:
+        return view
+    found = explain(dag_plan.plan, item, store, dag_plan.code)
+    view["explanation"] = found.to_dict()
+    if found.origin is not item:
+        origin = (t.task_id for t in dag_plan.tasks if dag_plan.item(t.task_id) is found.origin)
+        view["explanation"]["origin"]["task_id"] = next(origin, None)
+    stored = found.stored
     if stored is None:
         return view
     changed = {c.subject for c in item.changes}
@@ -54,7 +73,8 @@ def task_view(dag_plan: DagPlan, task_id: str, store: Store, runs: Runs) -> dict
     for key, node in tree["code"]["nodes"].items():
         node["changed"] = key in changed
     view["tree"] = tree
-    view["picture"] = to_svg(tree_graph(stored, item.changes, item.status), title=item.name)
+    view["sources"] = {key: text for key in stored.code.nodes if (text := stored.code.source(key))}
+    view["picture"] = to_svg(found.graph(), title=item.name)
     return view
 
 

@@ -7,7 +7,6 @@ the traceback instead. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,12 +22,13 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 import skipwise
-from skipwise import config, extras, gc, graph, importing, plan, selection
+from skipwise import config, explanation, extras, gc, graph, importing, plan, selection
+from skipwise.codegraph import CodeGraph
 from skipwise.engine import latest_tree
 from skipwise.errors import SkipwiseError
 from skipwise.status import Status
 from skipwise.store import Manifest, Store
-from skipwise.tree import Change, SignatureTree
+from skipwise.tree import SignatureTree
 
 app = typer.Typer(
     help="Skip pipeline work whose code and inputs have not changed.",
@@ -268,7 +268,7 @@ def _print_explanation(
     result: plan.Plan, item: plan.PlanItem, targets: dict[str, plan.Target], store: Store
 ) -> None:
     """The item's plan line; for a rerun caused upstream, the upstream that causes it; then
-    each change of the task that changed, with a source diff."""
+    each change of the task that changed, with a source diff (see :mod:`skipwise.explanation`)."""
     title = item.label if item.label == item.name else f"{item.label} ({item.name})"
     stored = f"  stored {item.stored_signature[:12]}" if item.stored_signature else ""
     console.print(f"[bold]{escape(title)}[/]{stored}")
@@ -279,47 +279,17 @@ def _print_explanation(
             "or upstream results differ"
         )
         return
-    origin = _origin(result, item)
-    if origin is not item:
-        console.print(f"because {escape(origin.label)}: {escape(origin.cause)}")
-    target = targets.get(origin.name)
-    previous = latest_tree(store, origin.name)
-    if target is None or target.code is None or previous is None:
-        return
-    current = target.code()
-    for change in origin.changes:
-        console.print(f"[red]•[/] {escape(change.describe())}")
-        before = previous.code.source(change.subject) if change.old else ""
-        after = current.source(change.subject) if change.new else ""
-        _print_diff(change, before, after)
+    found = explanation.explain(result, item, store, lambda name: _code_of(targets.get(name)))
+    if found.origin is not item:
+        console.print(f"because {escape(found.origin.label)}: {escape(found.origin.cause)}")
+    for diff in found.diffs:
+        console.print(f"[red]•[/] {escape(diff.text)}")
+        if text := diff.unified():
+            console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
 
 
-def _origin(result: plan.Plan, item: plan.PlanItem) -> plan.PlanItem:
-    """The task whose own change makes ``item`` rerun: itself, or the first upstream that
-    reruns, followed up to a task that reruns for a reason of its own."""
-    seen = {item.name}
-    while item.status is Status.RERUN_UPSTREAM:
-        ups = (result.item(name) for name in item.upstream if name not in seen)
-        running = next((up for up in ups if up is not None and up.status.runs), None)
-        if running is None:
-            break
-        item = running
-        seen.add(item.name)
-    return item
-
-
-def _print_diff(change: Change, before: str, after: str) -> None:
-    """A unified diff, line by line (a source without a final newline stays one line)."""
-    lines = difflib.unified_diff(
-        before.splitlines(),
-        after.splitlines(),
-        fromfile=f"{change.subject} (stored)",
-        tofile=f"{change.subject} (now)",
-        lineterm="",
-    )
-    diff = "\n".join(lines)
-    if diff:
-        console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
+def _code_of(target: plan.Target | None) -> CodeGraph | None:
+    return target.code() if target is not None and target.code is not None else None
 
 
 @app.command("ls")

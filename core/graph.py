@@ -106,7 +106,7 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
         'font-size="12">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5f6368"/></marker></defs>',
-        f'<rect width="{total_w:.0f}" height="{total_h:.0f}" fill="#ffffff"/>',
+        f'<rect class="bg" width="{total_w:.0f}" height="{total_h:.0f}" fill="#ffffff"/>',
     ]
     if title:
         out.append(
@@ -120,7 +120,8 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
             mid = (x1 + x2) / 2
             out.append(
                 f'<path d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" '
-                'fill="none" stroke="#5f6368" stroke-width="1.3" marker-end="url(#arrow)"/>'
+                'class="edge" fill="none" stroke="#5f6368" stroke-width="1.3" '
+                'marker-end="url(#arrow)"/>'
             )
     for node in graph.nodes:
         nx, ny, nw = positions[node.id]
@@ -131,7 +132,8 @@ def to_svg(graph: StatusGraph, title: str = "") -> str:
             f'<rect x="{nx:.1f}" y="{ny:.1f}" width="{nw:.1f}" height="{_NODE_H}" rx="8" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="2"/>'
             f'<text x="{nx + 10:.1f}" y="{ny + 19:.1f}" font-weight="bold">{_esc(node.label)}</text>'
-            f'<text x="{nx + 10:.1f}" y="{ny + 35:.1f}" fill="#3c4043">{_esc(_clip(node.detail))}</text>'
+            f'<text class="detail" x="{nx + 10:.1f}" y="{ny + 35:.1f}" fill="#3c4043">'
+            f"{_esc(_clip(node.detail))}</text>"
             "</g>"
         )
     y = height + 10
@@ -155,7 +157,14 @@ def _style(status: Status) -> tuple[str, str, str]:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
+    """The detail as it fits in a node (the full text is the node's tooltip): a long reason
+    loses its "(via ...)" path first, then its end."""
+    if len(text) <= _DETAIL_LIMIT:
+        return text
+    head = text.partition(" (via ")[0]
+    if len(head) + 2 <= _DETAIL_LIMIT:
+        return head + " …"
+    return text[: _DETAIL_LIMIT - 1] + "…"
 
 
 def _node_width(node: GraphNode) -> float:

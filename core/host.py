@@ -21,7 +21,14 @@ own way builds a ``StoreSpec`` (``sql_url``/``s3_options`` turn connection field
 storage options), masks ``spec.secrets()`` in its logs and shows ``spec.display``/``redact``.
 
 Planning: ``register_discoverer`` lets ``skipwise plan`` find the host's targets in a module
-(``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`. Pictures: ``tree_graph`` and ``to_svg``.
+(``discover`` asks every registered one); ``make_plan`` plans a list of :class:`Target`.
+
+Explaining: ``explain(plan, item, store, current)`` is one task's :class:`Explanation`: why it
+reruns, the source diff of each change (``diff_html``/``diff_css``, ``diff_markdown``;
+``source_html`` for one node's source) and its
+signature tree as a picture coloured as the plan says (``.graph()``, drawn by ``to_svg``), the
+same that ``skipwise explain`` prints. ``source_diffs`` gives the same diffs for a step that
+just ran (the result it replaced against the one it stored).
 """
 
 from __future__ import annotations
@@ -31,6 +38,16 @@ from skipwise.config import current_store, import_store_backend, instance_name, 
 from skipwise.credentials import StoreSpec, s3_options, sql_url
 from skipwise.engine import Outcome, Ref, latest_tree
 from skipwise.errors import redact
+from skipwise.explanation import (
+    Explanation,
+    SourceDiff,
+    diff_css,
+    diff_html,
+    diff_markdown,
+    explain,
+    source_diffs,
+    source_html,
+)
 from skipwise.force import requested as force_requested
 from skipwise.graph import GraphNode, StatusGraph, to_svg, tree_graph
 from skipwise.plan import Plan, PlanItem, Target, discover, make_plan, register_discoverer
@@ -44,6 +61,7 @@ __all__ = [
     "Change",
     "CodeGraph",
     "Decision",
+    "Explanation",
     "GraphNode",
     "Outcome",
     "Plan",
@@ -51,6 +69,7 @@ __all__ = [
     "Reason",
     "Ref",
     "SignatureTree",
+    "SourceDiff",
     "Status",
     "StatusGraph",
     "Step",
@@ -60,7 +79,11 @@ __all__ = [
     "Style",
     "Target",
     "current_store",
+    "diff_css",
+    "diff_html",
+    "diff_markdown",
     "discover",
+    "explain",
     "force_requested",
     "import_store_backend",
     "instance_name",
@@ -70,6 +93,8 @@ __all__ = [
     "redact",
     "register_discoverer",
     "s3_options",
+    "source_diffs",
+    "source_html",
     "sql_url",
     "to_svg",
     "tree_graph",

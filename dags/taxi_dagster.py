@@ -3,7 +3,8 @@
 Each asset is stored under the same name as the plain-Python pipeline (``taxi.cleaned``...)
 and signed the same way, so results computed by either are reused by the other on a shared
 store. Serve it with ``dagster dev -f dags/taxi_dagster.py -d dags`` (store: ``$SKIPWISE_STORE``,
-else ``.skipwise/``); ``trips`` takes ``n_trips`` and ``seed`` as run config.
+else ``.skipwise/``); ``trips`` takes ``n_trips`` and ``seed`` as run config. Executing the
+checks (``Execute all`` on the asset graph) says which assets will rerun, running none.
 """
 
 import dagster as dg
@@ -28,5 +29,7 @@ metrics = taxi_asset(
 )
 
 assets = [trips, cleaned, fare_features, time_features, model, metrics]
+# The check skipwise_up_to_date of each asset: will its next materialization rerun, and why.
+up_to_date = sd.checks(assets)
 resources = {"io_manager": sd.SkipwiseIOManager()}
-defs = dg.Definitions(assets=assets, resources=resources)
+defs = dg.Definitions(assets=assets, asset_checks=[up_to_date], resources=resources)

@@ -8,16 +8,24 @@ compute function's parameters at definition time.
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 
 from skipwise.dagster import lineage
 from skipwise.dagster.discover import STEP
-from skipwise.dagster.io_manager import SkipwiseIOManager
+from skipwise.dagster.io_manager import manager_of
 from skipwise.dagster.report import outcome_metadata
 from skipwise.dagster.step import AssetKeyLike, AssetStep, UpstreamResults
-from skipwise.host import Outcome, Step, StepOptions, Store, force_requested
+from skipwise.host import (
+    Outcome,
+    SignatureTree,
+    Step,
+    StepOptions,
+    Store,
+    force_requested,
+    latest_tree,
+)
 
 # The run tag that forces assets to recompute: "*" or comma-separated globs of asset keys or
 # result names (e.g. ``dagster asset materialize --tags '{"skipwise/force": "*"}'``).
@@ -63,8 +71,8 @@ def asset(
         step = AssetStep.of(step_fn, result_name or lineage.result_name(key), ins or {}, options)
 
         def compute(context):  # unannotated: see the module docstring
-            with _manager(context, io_manager_key).in_instance():
-                return _result(*_run(context, step, io_manager_key))
+            with manager_of(context.resources, io_manager_key, _label(context)).in_instance():
+                return _result(_run(context, step, io_manager_key))
 
         return dg.asset(
             name=name,
@@ -112,11 +120,11 @@ def multi_asset(
         step = AssetStep.of(step_fn, stored_as, ins or {}, options)
 
         def compute(context):  # unannotated: see the module docstring
-            with _manager(context, io_manager_key).in_instance():
-                outcome, runner = _run(context, step, io_manager_key)
-                items = _items(outcome, runner, names, _label(context))
+            with manager_of(context.resources, io_manager_key, _label(context)).in_instance():
+                run = _run(context, step, io_manager_key)
+                items = _items(run.outcome, run.runner, names, _label(context))
                 keys = context.assets_def.keys_by_output_name
-                results = [_result(outcome, runner, keys[out], items[out]) for out in names]
+                results = [_result(run, keys[out], items[out]) for out in names]
             yield from results
 
         return dg.multi_asset(outs=dict(outs), name=name, **_definition(step, kwargs))(
@@ -171,14 +179,20 @@ def _label(context: dg.AssetExecutionContext) -> str:
     return ", ".join(_asset_names(context))
 
 
-def _run(
-    context: dg.AssetExecutionContext, step: AssetStep, io_manager_key: str
-) -> tuple[Outcome[Any], Step[Any]]:
-    """Sign, resolve and complete the step; the outcome, and the step as run (its store and
-    result name). A hit reads nothing but the manifest: Dagster records it by its signature,
+class Run(NamedTuple):
+    """A step as run: what it did, the step (its store and result name), and the tree of
+    the result it replaced (None on a hit and on a first run)."""
+
+    outcome: Outcome[Any]
+    runner: Step[Any]
+    replaced: SignatureTree | None
+
+
+def _run(context: dg.AssetExecutionContext, step: AssetStep, io_manager_key: str) -> Run:
+    """Sign, resolve and complete the step. A hit reads nothing but the manifest: Dagster records it by its signature,
     and the value is loaded only by a downstream step that runs."""
     label = _label(context)
-    store = _manager(context, io_manager_key, label).open_store()
+    store = manager_of(context.resources, io_manager_key, label).open_store()
     partition = _partition(context, label)
     kwargs = step.arguments(
         _upstream(context, step, store), context.op_execution_context.op_config or {}, context
@@ -193,24 +207,22 @@ def _run(
         *_asset_names(context),
         runner.name,
     )
+    decision = runner.resolve(tree, force=force)
+    # The tree this run replaces, for the source diff of what changed (read on a miss only).
+    replaced = latest_tree(store, runner.name) if decision.changes else None
     outcome = runner.complete(
-        runner.resolve(tree, force=force),
-        lambda: runner.call((), kwargs),
-        load=False,
-        producer=producer,
+        decision, lambda: runner.call((), kwargs), load=False, producer=producer
     )
     context.log.info(f"skipwise: {outcome.status} {tree.signature[:12]}: {outcome.reason}")
-    return outcome, runner
+    return Run(outcome, runner, replaced)
 
 
 def _result(
-    outcome: Outcome[Any],
-    runner: Step[Any],
-    key: dg.AssetKey | None = None,
-    item: str | int | None = None,
+    run: Run, key: dg.AssetKey | None = None, item: str | int | None = None
 ) -> dg.MaterializeResult:
     """One asset's materialization: of the whole result, or of its ``item``."""
-    metadata = outcome_metadata(outcome, runner.store().url)
+    outcome = run.outcome
+    metadata = outcome_metadata(outcome, run.runner.store().url, run.replaced)
     if item is not None:
         metadata[lineage.ITEM] = (
             dg.MetadataValue.text(item) if isinstance(item, str) else dg.MetadataValue.int(item)
@@ -239,20 +251,6 @@ def _items(
         f" (one per output); result {outcome.signature[:12]} of {runner.name} is not"
         " (it is stored)"
     )
-
-
-def _manager(
-    context: dg.AssetExecutionContext, io_manager_key: str, label: str = ""
-) -> SkipwiseIOManager:
-    label = label or _label(context)
-    manager = getattr(context.resources, io_manager_key)
-    if not isinstance(manager, SkipwiseIOManager):
-        raise dg.DagsterInvalidDefinitionError(
-            f"{label}: resource {io_manager_key!r} must be a "
-            f"skipwise.dagster.SkipwiseIOManager (the store results live in), got "
-            f"{type(manager).__name__}"
-        )
-    return manager
 
 
 def _partition(context: dg.AssetExecutionContext, label: str) -> str | None:

@@ -84,6 +84,20 @@ class SkipwiseIOManager(dg.ConfigurableIOManager):
         return next(iter(values.values())) if len(values) == 1 else values
 
 
+def manager_of(resources: Any, io_manager_key: str, label: str) -> SkipwiseIOManager:
+    """The ``SkipwiseIOManager`` under ``io_manager_key`` among a step's resources: its store
+    is where skipwise assets keep their results and their checks read them, in its pipeline
+    instance."""
+    manager = getattr(resources, io_manager_key)
+    if not isinstance(manager, SkipwiseIOManager):
+        raise dg.DagsterInvalidDefinitionError(
+            f"{label}: resource {io_manager_key!r} must be a "
+            f"skipwise.dagster.SkipwiseIOManager (the store results live in), got "
+            f"{type(manager).__name__}"
+        )
+    return manager
+
+
 def _asset_key(context: dg.OutputContext | dg.InputContext) -> dg.AssetKey:
     if not context.has_asset_key:
         raise dg.DagsterInvariantViolationError(

@@ -66,6 +66,13 @@ def _latest_in_instance(
         cursor, limit = page.cursor, _PAGE
 
 
+def latest_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
+    """The partition of the latest materialization of ``key`` in the current pipeline
+    instance (None: unpartitioned, or never materialized)."""
+    latest = _latest_in_instance(instance, key, None)
+    return latest.partition if latest is not None else None
+
+
 def required_result(
     instance: dg.DagsterInstance, key: dg.AssetKey, store: Store, partition: str | None = None
 ) -> Ref:

@@ -109,3 +109,22 @@ def test_a_dict_result_by_output_name_and_a_wrong_shape_fails_by_name(
         (failure,) = [e for e in failed.all_events if e.is_step_failure]
         message = failure.step_failure_data.error.message
         assert "one, two: the result must be a tuple of 2 or a dict" in message
+
+
+def test_checks_of_a_multi_asset_follow_its_one_step(parts: Project, instance, io_manager) -> None:
+    """Each output has its check; an edit of the shared body fails both and what reads them."""
+    defs = load(parts)
+    assert run(defs.assets, instance, io_manager).success
+    parts.edit("parts.py", "frame = pd.DataFrame", "frame = 1 * pd.DataFrame")
+    defs = load(parts)
+    checks = sd.checks(defs.assets)
+    only = dg.AssetSelection.all_asset_checks()
+    result = run([*defs.assets, checks], instance, io_manager, selection=only)
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert {key: e.metadata["skipwise/status"].value for key, e in evaluations.items()} == {
+        "even": "rerun-code",
+        "odd": "rerun-code",
+        "total_even": "rerun-upstream",
+        "total_odd": "rerun-upstream",
+    }
+    assert parts.calls() == sorted(["split", *CONSUMERS])  # the first run only

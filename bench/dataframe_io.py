@@ -59,14 +59,16 @@ def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.3f}s ({min(values):.3f}-{max(values):.3f})"
 
 
-def compare(label: str, ours: Callable[[], object], theirs: Callable[[], object]) -> None:
+def compare(
+    label: str, ours: Callable[[], object], theirs: Callable[[], object], baseline: str = "pyarrow"
+) -> None:
     """Alternating rounds of both sides; the ratio of the median wall and CPU times."""
     rounds: list[tuple[float, float, float, float]] = []
     for _ in range(ROUNDS):
         rounds.append((*timed(theirs), *timed(ours)))
     their_wall, their_cpu, our_wall, our_cpu = map(list, zip(*rounds, strict=True))
     print(f"{label}: store wall {spread(our_wall)}, CPU {spread(our_cpu)}")
-    print(f"{' ' * len(label)}  pyarrow wall {spread(their_wall)}, CPU {spread(their_cpu)}")
+    print(f"{' ' * len(label)}  {baseline} wall {spread(their_wall)}, CPU {spread(their_cpu)}")
     median = statistics.median
     report(f"{label}, CPU", median(our_cpu), median(their_cpu), 1.1)
     report(f"{label}, wall", median(our_wall), median(their_wall), 1.1)

@@ -35,7 +35,8 @@ Cache layers: a warm signature only re-checks. What is remembered, and what ends
 - Per pass (a :class:`Walker`: one ``signing_pass()`` block, or one ``code_graph()`` call):
   nothing is assumed to change within a pass, so checks run at most once per entry and closure
   (``epoch``), and what each object is (``_classified``) and how a module's names resolve
-  (``resolved``) are shared between its roots. Per walk (a :class:`_Walk`, one closure): the
+  (``resolved``), and which modules bind each global value (:mod:`skipwise.writes`) are shared
+  between its roots. Per walk (a :class:`_Walk`, one closure): the
   keys given to objects.
 - Bounds: when a pass starts, entries and closures beyond ``CACHE_LIMIT`` each are dropped,
   oldest first (one still in use is processed once more). A cached item pins its object (so
@@ -238,6 +239,7 @@ def new_epoch(boundary: Boundary) -> tuple[_Cache, int]:
     if cache is None:
         cache = _caches[boundary] = _Cache()
     cache.epoch += 1
+    _writes.new_pass(boundary)
     trim(cache.entries, CACHE_LIMIT)
     trim(cache.closures, CACHE_LIMIT)
     return cache, cache.epoch

@@ -75,6 +75,42 @@ class Writes:
     _after_import: dict[int, bool] = field(default_factory=dict)
     _sources: dict[str, _source.ModuleSource | None] = field(default_factory=dict)
     _unsourced: set[str] | None = None
+    # Per signing pass (nothing is rebound within one): the user modules binding each value to
+    # a global name, by its id, and those holding a subclass of a class of a module, by that
+    # module's name. Built by one read of every module's globals, so finding who binds a value
+    # costs the same whatever the number of modules. The values are kept while indexed, so no
+    # other object can take one of their ids.
+    _binders: dict[int, list[types.ModuleType]] | None = None
+    _subclassers: dict[str, list[types.ModuleType]] | None = None
+    _indexed: list[object] = field(default_factory=list)
+
+    def new_pass(self) -> None:
+        """Forget how globals were bound: a new pass reads them again when it needs them."""
+        self._binders = self._subclassers = None
+        self._indexed = []
+
+    def bound_in(self, value: object) -> list[types.ModuleType]:
+        """The user modules with a global bound to ``value``, in module order."""
+        if self._binders is None:
+            self._index()
+        return self._binders.get(id(value), [])  # type: ignore[union-attr]
+
+    def _index(self) -> None:
+        binders: dict[int, list[types.ModuleType]] = {}
+        subclassers: dict[str, list[types.ModuleType]] = {}
+        for module in self.user_modules():
+            values = list(vars(module).values())
+            self._indexed.append(values)
+            for value in values:
+                found = binders.setdefault(id(value), [])
+                if not found or found[-1] is not module:
+                    found.append(module)
+                if issubclass(type(value), type):
+                    for base in value.__mro__[1:]:
+                        holding = subclassers.setdefault(base.__module__, [])
+                        if not holding or holding[-1] is not module:
+                            holding.append(module)
+        self._binders, self._subclassers = binders, subclassers
 
     def user_modules(self) -> list[types.ModuleType]:
         if self._user is None:
@@ -118,9 +154,7 @@ class Writes:
         """The user modules that bind ``container`` to a global name."""
         found = self._holders.get(id(container))
         if found is None:
-            found = self._holders[self._pin(container)] = [
-                m for m in self.user_modules() if any(v is container for v in vars(m).values())
-            ]
+            found = self._holders[self._pin(container)] = list(self.bound_in(container))
         return found
 
     def is_state(self, container: object, mutated: bool) -> bool:
@@ -183,16 +217,12 @@ class Writes:
 
     def _naming(self, fn: types.FunctionType, module: types.ModuleType) -> list[types.ModuleType]:
         """The user modules that can name ``fn``: its own, and those binding it or its module."""
-        return [module] + [
-            m
-            for m in self.user_modules()
-            if m is not module and any(v is fn or v is module for v in vars(m).values())
-        ]
+        others = {id(m): m for v in (fn, module) for m in self.bound_in(v) if m is not module}
+        return [module, *sorted(others.values(), key=lambda m: m.__name__)]
 
     def _importers(self, modules: list[types.ModuleType]) -> list[types.ModuleType]:
         """The user modules that bind one of ``modules`` to a name (``import m``)."""
-        ids = {id(m) for m in modules}
-        return [m for m in self.user_modules() if any(id(v) in ids for v in vars(m).values())]
+        return list({id(i): i for m in modules for i in self.bound_in(m)}.values())
 
     def rebound(self, scope: dict, name: str) -> bool:
         """Whether a function of the module with these globals assigns ``name``."""
@@ -251,13 +281,17 @@ class Writes:
         target = id(container)
         # Only modules that can name the container or a function writing it are read.
         writers = {w for m in holders for w in self.module(m).containers.get(target, ())}
-        named = {target, *writers, *(id(m) for m in holders)}
-        holder_names = {m.__name__ for m in holders}
+        self.bound_in(container)  # indexes the pass's bindings
+        binders, subclassers = self._binders or {}, self._subclassers or {}
+        named = [container, *holders]
+        readers = {id(m) for v in named for m in binders.get(id(v), ())}
+        readers |= {id(m) for w in writers for m in binders.get(w, ())}
+        readers |= {id(m) for h in holders for m in subclassers.get(h.__name__, ())}
         seeds: list[Seed] = []
         for module in self.user_modules():
-            scope = vars(module)
-            if not any(id(v) in named or _subclass_of(v, holder_names) for v in scope.values()):
+            if id(module) not in readers:
                 continue
+            scope = vars(module)
             src = self._source(module)
             if src is None:
                 continue
@@ -330,11 +364,6 @@ def _names(caller: types.FunctionType, fn: types.FunctionType) -> bool:
         if chain[0] != IMPORTED_MODULE
         for i in range(1, len(chain) + 1)
     )
-
-
-def _subclass_of(value: object, modules: set[str]) -> bool:
-    """A class deriving from a class of these modules (its creation may register it)."""
-    return issubclass(type(value), type) and any(b.__module__ in modules for b in value.__mro__[1:])
 
 
 def _containers(
@@ -438,6 +467,13 @@ def current(boundary: Boundary) -> Writes:
     if writes is None or writes.modules != modules:
         writes = _current[boundary] = Writes(weakref.proxy(boundary), modules)
     return writes
+
+
+def new_pass(boundary: Boundary) -> None:
+    """A signing pass starts: globals may have been rebound since the last one."""
+    writes = _current.get(boundary)
+    if writes is not None:
+        writes.new_pass()
 
 
 def loaded() -> tuple[int, str, int]:

@@ -181,3 +181,35 @@ def test_batch_signing_does_not_depend_on_what_else_was_signed(make_module) -> N
     alone = skipwise.signature(module.second, 1)
     skipwise.signature(module.first, 1)
     assert skipwise.signature(module.second, 1) == alone
+
+
+def test_a_container_bound_after_a_pass_is_seen_as_written(make_module) -> None:
+    """Which modules bind a value is read again each pass: a list created after a pass and
+    handed to a module whose function fills it, without any import, is state from then on
+    (filling it does not change the signature)."""
+    first = make_module(
+        "boundfirst",
+        """
+        ITEMS = [1]
+
+        def task(x):
+            return x + len(ITEMS)
+
+        def later(x):
+            return x + len(LATER)
+        """,
+    )
+    second = make_module(
+        "boundsecond",
+        """
+        def push(v):
+            if v not in SHARED:
+                SHARED.append(v)
+        """,
+    )
+    signed = skipwise.signature(first.task, 1)  # reads which modules bind ITEMS
+    assert skipwise.signature(first.task, 1) == signed
+    first.LATER = second.SHARED = []
+    before = skipwise.signature(first.later, 1)
+    second.push(5)
+    assert skipwise.signature(first.later, 1) == before

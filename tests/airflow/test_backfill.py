@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from skipwise.airflow.notes import PREFIX
 from tests.airflow.conftest import HOME, Project, serialize_dags
 from tests.airflow.servers import AIRFLOW, api_server, request, server_env, started, token
 
@@ -101,6 +102,26 @@ def _references(run_id: str) -> dict[str, dict]:
         return {row.task_id: XComModel.deserialize_value(row) for row in rows}
 
 
+def noted(run_id: str) -> set[str]:
+    """The task instances of a run with skipwise's reuse note (written by the plugin's
+    listener in the scheduler, as the run finishes)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        instances = session.scalars(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == "daily", TaskInstance.run_id == run_id
+            )
+        )
+        return {ti.task_id for ti in instances if (ti.note or "").startswith(PREFIX)}
+
+
+def reused(references: dict[str, dict]) -> set[str]:
+    return {task for task, ref in references.items() if ref["status"] == "reused"}
+
+
 def statuses(runs: dict[str, dict[str, dict]]) -> dict[str, list[str]]:
     """task -> its status in each run (runs in date order)."""
     tasks = sorted(next(iter(runs.values())))
@@ -131,9 +152,13 @@ def test_backfill_after_an_edit_reruns_only_what_changed(project: Project, tmp_p
             "per_day": ["computed"] * 3,
         }
 
+        # Airflow's grid marks the reused task instances: the scheduler wrote their notes.
+        assert {run: noted(run) for run in first} == {run: reused(first[run]) for run in first}
+
         project.edit("minipipe/helpers.py", "SCALE = 2", "SCALE = 3")
         serialize_dags()
         second = backfill(base)
+        assert {run: noted(run) for run in second} == {run: reused(second[run]) for run in second}
         assert sorted(second) == sorted(first)  # the same runs, cleared and run again
         assert project.calls() == [f"per_day:{day}" for day in DATES]  # each date once
         per_day = statuses(second).pop("per_day")

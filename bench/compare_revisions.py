@@ -67,7 +67,7 @@ def main(old: Path, new: Path, rounds: int) -> None:
     results: dict[str, dict[str, list[list[float]]]] = {"A": {}, "B": {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        signature_scale.generate(root)
+        signature_scale.generate(root, modules=50, per_module=20)  # 1,000 functions
         for index in range(rounds):
             order = [("A", old), ("B", new)] if index % 2 == 0 else [("B", new), ("A", old)]
             for side, checkout in order:

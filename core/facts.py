@@ -232,6 +232,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
     attr_writes: set[str] = set()
     rebound: set[str] = set()
     nested = tuple(_nested_code(code))
+    decoded: list[tuple[types.CodeType, list[str], list[object]]] = []
     # getattr and hasattr are the builtins unless the module binds its own.
     narrow = _BY_NAME_READERS.isdisjoint(module_globals or ())
     for co in nested:
@@ -239,6 +240,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
         # A docstring is no code: the names it mentions reach nothing.
         names.update(_identifiers(co.co_consts[1:] if _has_docstring(co) else co.co_consts))
         ops, args = bytecode.columns(co)
+        decoded.append((co, ops, args))
         aliases: dict[str, tuple[str, int]] = {}  # local name -> module imported in the body
         end = len(ops)
         chained = -1  # the last instruction taken into a chain
@@ -284,7 +286,7 @@ def _scan(code: types.CodeType, module_globals: dict | None) -> FunctionFacts:
             elif role == _IMPORT_FROM and imports:
                 imports[-1][2].append(argval)
     dynamic = _dynamic(code, module_globals, names)
-    sets, attr_sets = _sets(nested, mutated | rebound, attr_writes)
+    sets, attr_sets = _sets(decoded, mutated | rebound, attr_writes)
     return FunctionFacts(
         digest=code_digest(code, nested),
         location=location_text(module_globals, code.co_firstlineno),
@@ -312,14 +314,17 @@ _BLIND_MUTATORS = frozenset(
 
 
 def _sets(
-    nested: tuple[types.CodeType, ...], written: set[str], attr_written: set[str]
+    decoded: list[tuple[types.CodeType, list[str], list[object]]],
+    written: set[str],
+    attr_written: set[str],
 ) -> tuple[frozenset[str], frozenset[str]]:
     """Of the outer names and attributes the code writes, those it never reads: every load of
     one is the receiver of a subscript store or delete or of a blind mutator call."""
+    if not written and not attr_written:
+        return frozenset(), frozenset()
     read: set[str] = set()
     attr_read: set[str] = set()
-    for co in nested:
-        ops, args = bytecode.columns(co)
+    for co, ops, args in decoded:
         receivers: set[int] = set()  # loads that only receive a write
         for i, op in enumerate(ops):
             if op in ("STORE_SUBSCR", "DELETE_SUBSCR") and i >= 2:

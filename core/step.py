@@ -526,14 +526,19 @@ class Step(Generic[R]):
         except (StoreError, CodecError) as exc:
             warn(f"{exc}; the result of {self.name} is returned but not stored")
             return self._unstored(value, decision, producer)
-        self._advance_pointer(store, tree.signature)
+        return self._committed(value, decision, manifest)
+
+    def _committed(self, value: Any, decision: Decision, manifest: Manifest) -> Outcome[R]:
+        """A computed result the store kept: the name's pointer moves to it."""
+        assert decision.store is not None
+        self._advance_pointer(decision.store, decision.tree.signature)
         return Outcome(
             value,
-            tree.signature,
+            decision.tree.signature,
             Status.COMPUTED,
             decision.reason,
             manifest,
-            tree,
+            decision.tree,
             decision.changes,
         )
 
@@ -559,17 +564,7 @@ class Step(Generic[R]):
             producer=producer_info(producer),
             replace=decision.replace,
         )
-        self._advance_pointer(store, tree.signature)
-        value: Any = Ref(tree.signature, store)
-        return Outcome(
-            value,
-            tree.signature,
-            Status.COMPUTED,
-            decision.reason,
-            manifest,
-            tree,
-            decision.changes,
-        )
+        return self._committed(Ref(tree.signature, store), decision, manifest)
 
     def _unstored(
         self, value: R, decision: Decision, producer: Mapping[str, str] | None

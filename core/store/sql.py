@@ -351,14 +351,7 @@ class SQLStore(Store[_Write]):
         frames.write(conn, table, arrow)
         if frames.digest(frames.read(conn, table, arrow.schema)) != (checksum, size):
             raise _NotExact
-        return dataclasses.replace(
-            draft,
-            data=name,
-            tree=TREE,
-            checksum=checksum,
-            size=size,
-            extra={"schema": frames.schema_text(arrow.schema)},
-        )
+        return _table_entry(draft, name, checksum, size, arrow.schema)
 
     # --- lazy steps: queries run in the database ----------------------------------------
 
@@ -420,14 +413,7 @@ class SQLStore(Store[_Write]):
                 f"{exc} (nothing was stored)"
             ) from exc
         checksum, size = frames.digest(data)
-        return dataclasses.replace(
-            draft,
-            data=name,
-            tree=TREE,
-            checksum=checksum,
-            size=size,
-            extra={"schema": frames.schema_text(schema)},
-        )
+        return _table_entry(draft, name, checksum, size, schema)
 
     def _put_tree(self, session: _Write, manifest: Manifest, tree: str) -> None:
         session.tree = tree
@@ -645,3 +631,15 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     # Writers take the write lock up front: no deadlock when two readers both try to write.
     write = conn.get_execution_options().get("skipwise_write")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _table_entry(draft: Manifest, table: str, checksum: str, size: int, schema: Any) -> Manifest:
+    """``draft`` completed for a result kept as the table ``table`` of this Arrow schema."""
+    return dataclasses.replace(
+        draft,
+        data=table,
+        tree=TREE,
+        checksum=checksum,
+        size=size,
+        extra={"schema": frames.schema_text(schema)},
+    )

@@ -57,7 +57,9 @@ class Cached(Generic[P, R]):
         return self.step.fn, self.step.version, self.step.options.depends_on
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self.run(*args, **kwargs).value
+        """The value; on a hit of a frame, table or array, one read the first time it is used
+        (a :class:`LazyResult`): a call that only passes it on reads nothing."""
+        return self._run(args, kwargs, defer=True).value
 
     def code(self) -> CodeGraph:
         """The code graph, extended by ``depends_on``."""
@@ -76,7 +78,12 @@ class Cached(Generic[P, R]):
         imports a module, the call is recorded instead of run (:mod:`skipwise.recording`).
 
         ``force=True`` recomputes and replaces the stored result (unless the function has a
-        ``force`` parameter of its own: then it is the function's argument)."""
+        ``force`` parameter of its own: then it is the function's argument). The value is
+        read now, so the status is what happened (a damaged entry is recomputed here); a plain
+        call defers reading it."""
+        return self._run(args, kwargs, defer=False)
+
+    def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, defer: bool) -> Outcome[R]:
         force = False if self.step.takes("force") else bool(kwargs.pop("force", False))
         args, kwargs = self.step.derive(args, kwargs)  # type: ignore[assignment]
         try:
@@ -90,7 +97,7 @@ class Cached(Generic[P, R]):
         planned = recording.record(self.step, tree)
         if planned is not None:
             return planned
-        return self.execute(tree, args, kwargs, force=force)
+        return self.execute(tree, args, kwargs, force=force, defer=defer)
 
     def execute(
         self,
@@ -100,14 +107,20 @@ class Cached(Generic[P, R]):
         *,
         load: bool = True,
         force: bool = False,
+        defer: bool = False,
     ) -> Outcome[R]:
         """Serve ``tree``'s result, or run the function with these arguments (see
-        :meth:`Step.resolve` for ``force``). A hit's value is a :class:`LazyResult`, read
-        the first time it is used (``load=False``: None)."""
+        :meth:`Step.resolve` for ``force``). With ``defer``, a hit's frame, table or array is
+        a :class:`LazyResult`, read the first time it is used (``load=False``: None)."""
         step = self.step
         body = display.with_status(step.name, lambda: step.call(args, kwargs))
         decision = step.resolve(tree, force=force)
-        lazy = load and decision.manifest is not None and decision.manifest.codec in LAZY_CODECS
+        lazy = (
+            defer
+            and load
+            and decision.manifest is not None
+            and decision.manifest.codec in LAZY_CODECS
+        )
         outcome = step.complete(decision, body, load=load and not lazy)
         if lazy and outcome.status is Status.REUSED:
             pending = [decision, body]  # let go of once read: the body holds the arguments

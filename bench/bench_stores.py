@@ -30,19 +30,14 @@ from _common import best_of, report
 
 from skipwise.store import FilesystemStore, open_store
 from tests.stores.conftest import PG_ADMIN, new_bucket
-from tests.stores.servers import moto_server
+from tests.stores.servers import aws_environment, moto_server
 
 SIGNATURES = 1_000
 
 
 def bench_s3() -> None:
     with moto_server() as endpoint:
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ENDPOINT_URL=endpoint,
-        )
+        os.environ.update(aws_environment(endpoint))
         store = open_store(f"s3://{new_bucket(endpoint)}/cache")
         assert isinstance(store, FilesystemStore)
         signatures = [uuid.uuid4().hex * 2 for _ in range(SIGNATURES)]

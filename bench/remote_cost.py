@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.stores 
 from _common import report
 
 from tests.stores.conftest import new_bucket
-from tests.stores.servers import moto_server, scratch_database
+from tests.stores.servers import aws_environment, moto_server, scratch_database
 
 ROUNDS = 9
 HITS = 25
@@ -124,10 +124,7 @@ def main() -> None:
             **os.environ,
             "PYTHONPATH": str(folder),
             "SKIPWISE_QUIET": "1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": endpoint,
+            **aws_environment(endpoint),
         }
         stores = {
             "local": str(folder / "store"),

@@ -23,7 +23,7 @@ from dataframe_io import TREE, compare, frame
 
 from skipwise.store import FilesystemStore, open_store
 from tests.stores.conftest import new_bucket
-from tests.stores.servers import moto_server
+from tests.stores.servers import aws_environment, moto_server
 
 ROWS = 1_000_000
 
@@ -31,12 +31,7 @@ ROWS = 1_000_000
 def main() -> None:
     df = frame(ROWS)
     with moto_server() as endpoint:
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ENDPOINT_URL=endpoint,
-        )
+        os.environ.update(aws_environment(endpoint))
         bucket = new_bucket(endpoint)
         store = open_store(f"s3://{bucket}/cache")
         assert isinstance(store, FilesystemStore)

@@ -37,6 +37,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def aws_environment(endpoint: str) -> dict[str, str]:
+    """Standard AWS configuration for a moto server at ``endpoint`` (what a user would set)."""
+    return {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
 @contextlib.contextmanager
 def moto_server(**env: str) -> Iterator[str]:
     """``python -m moto.server`` on a free port; stopped by its own PID."""

@@ -26,7 +26,7 @@ import os
 import sys
 import types
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from skipwise import source as _source
@@ -207,12 +207,9 @@ class Writes:
     def _named_at_import(self, module: types.ModuleType, fn: types.FunctionType) -> bool:
         """Whether a module-level statement of ``module`` names ``fn``."""
         src = self._source(module)
-        scope = vars(module)
         return src is not None and any(
-            _function_of(resolve(scope, chain[:i])) is fn
+            _chains_name(vars(module), (*stmt.callees, *stmt.reads), fn)
             for stmt in src.top_statements()
-            for chain in (*stmt.callees, *stmt.reads)
-            for i in range(1, len(chain) + 1)
         )
 
     def _naming(self, fn: types.FunctionType, module: types.ModuleType) -> list[types.ModuleType]:
@@ -357,11 +354,15 @@ class Writes:
 def _names(caller: types.FunctionType, fn: types.FunctionType) -> bool:
     """Whether ``caller``'s code names ``fn`` (``fn(...)``, ``m.fn(...)``, passed on)."""
     scope = caller.__globals__
-    facts = function_facts(caller.__code__, scope)
+    chains = function_facts(caller.__code__, scope).chains
+    return _chains_name(scope, [c for c in chains if c[0] != IMPORTED_MODULE], fn)
+
+
+def _chains_name(scope: dict, chains: Iterable[tuple[str, ...]], fn: types.FunctionType) -> bool:
+    """Whether one of these name chains, or a prefix of one, stands for ``fn`` in ``scope``."""
     return any(
         _function_of(resolve(scope, chain[:i])) is fn
-        for chain in facts.chains
-        if chain[0] != IMPORTED_MODULE
+        for chain in chains
         for i in range(1, len(chain) + 1)
     )
 
